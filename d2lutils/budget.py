@@ -1,0 +1,63 @@
+"""The run budget: how much training a notebook does, decided in one place.
+
+AlexNet at 224x224 trains at about 30 images/s on a 2-core CPU, so one epoch of
+Fashion-MNIST takes over half an hour there and the full ten epochs most of a
+working day. On a GPU the full budget takes minutes. So a notebook asks for a
+budget once, and gets the full one on a GPU and a clearly announced quick one
+on a CPU. The environment variable ``D2LUTILS_BUDGET`` overrides the choice.
+"""
+
+import os
+from typing import NamedTuple
+
+BUDGET_ENV_VAR = "D2LUTILS_BUDGET"
+BUDGET_SETTINGS = ("auto", "full", "quick")
+
+
+class RunBudget(NamedTuple):
+    """How much to train: the hyperparameters and how many images to use."""
+    name: str
+    batch_size: int
+    lr: float
+    num_epochs: int
+    num_train: int
+    num_test: int
+
+
+# The chapter's training run: all of Fashion-MNIST, ten epochs.
+FULL = RunBudget("full", batch_size=128, lr=0.01, num_epochs=10, num_train=60_000, num_test=10_000)
+# Enough to see every cell run end to end on a CPU in about a minute; far too
+# little to learn much, and the notice printed with it says so.
+QUICK = RunBudget("quick", batch_size=128, lr=0.01, num_epochs=1, num_train=1_024, num_test=512)
+
+
+def choose_budget(has_gpu, announce=True):
+    """The full budget on a GPU, the quick one on a CPU, unless D2LUTILS_BUDGET says otherwise."""
+    setting = os.environ.get(BUDGET_ENV_VAR, "auto").strip().lower() or "auto"
+    if setting not in BUDGET_SETTINGS:
+        raise ValueError(f"{BUDGET_ENV_VAR}={os.environ[BUDGET_ENV_VAR]!r} is not a budget; "
+                         f"use one of {', '.join(BUDGET_SETTINGS)} (or leave it unset for auto).")
+    if setting == "auto":
+        budget = FULL if has_gpu else QUICK
+        reason = "a GPU was found" if has_gpu else "no GPU was found"
+    else:
+        budget = FULL if setting == "full" else QUICK
+        reason = f"{BUDGET_ENV_VAR}={setting}"
+    if announce:
+        print(describe_budget(budget, reason, has_gpu))
+    return budget
+
+
+def describe_budget(budget, reason, has_gpu):
+    """The notice a notebook prints about the budget it runs under."""
+    what = (f"{budget.num_epochs} epoch{'s' if budget.num_epochs > 1 else ''} on "
+            f"{budget.num_train:,} training and {budget.num_test:,} test images, "
+            f"batch size {budget.batch_size}, learning rate {budget.lr}")
+    if budget.name == "full":
+        text = f"Full budget ({reason}): {what}."
+        if not has_gpu:
+            text += " Without a GPU this takes many hours."
+        return text
+    return (f"QUICK BUDGET ({reason}): {what}. This only shows that the code runs; "
+            f"the accuracy it reaches says nothing about AlexNet. For the real run use "
+            f"a GPU, or set {BUDGET_ENV_VAR}=full to force the full budget here.")

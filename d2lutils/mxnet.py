@@ -1,0 +1,191 @@
+"""The chapter's helpers for MXNet Gluon.
+
+Same names, arguments and printed output as ``d2lutils.torch`` and
+``d2lutils.tensorflow``; only what MXNet itself does differently differs
+(images are NCHW, labels int32, devices are contexts such as ``mx.gpu(0)``,
+and a network must be ``initialize()``-d before its first use).
+"""
+
+import math
+import sys
+
+if "tensorflow" in sys.modules and "mxnet" not in sys.modules:
+    # MXNet 1.9.1's bundled libraries clash with TensorFlow's: importing MXNet
+    # second kills the process with a segmentation fault. Say so instead.
+    raise ImportError("MXNet 1.9.1 crashes when imported after TensorFlow in the same "
+                      "process. Restart the kernel and import d2lutils.mxnet (or mxnet) "
+                      "before TensorFlow, or use separate processes.")
+
+import mxnet as mx  # noqa: E402
+from mxnet import autograd, gluon, init, nd  # noqa: E402
+
+from .budget import choose_budget as _choose_budget
+from .data import check_batching, make_loaders
+from .summary import LayerSummary, wrong_input_error
+from .timer import Timer
+from .training import TrainingMonitor
+
+__all__ = ["try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+           "layer_summary", "evaluate_accuracy", "train_ch6"]
+
+
+def try_gpu():
+    """The first GPU if there is one, else the CPU (and a one-line notice)."""
+    if mx.context.num_gpus() > 0:
+        return mx.gpu(0)
+    print("No GPU found: running on the CPU.")
+    return mx.cpu()
+
+
+def choose_budget(device):
+    """The run budget for `device`: full on a GPU, quick on a CPU (see d2lutils.budget)."""
+    return _choose_budget(has_gpu=device.device_type == "gpu")
+
+
+class FashionMNISTBatches:
+    """Minibatches of images kept on `device` as uint8, then scaled and resized per batch.
+
+    Yields (X, y): X float32 of shape (batch, 1, size, size) in [0, 1], y int32.
+    Holding the 28x28 originals on the device and resizing a whole batch at
+    once there is what keeps the GPU busy; resizing image by image cannot.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
+        check_batching(batch_size, resize)
+        self.device = device if device is not None else _default_device()
+        self.images = nd.array(images, ctx=self.device, dtype="uint8")
+        self.labels = nd.array(labels, ctx=self.device, dtype="int32")
+        self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self):
+        num_examples = len(self.labels)
+        order = nd.arange(num_examples, ctx=self.device, dtype="int32")
+        if self.shuffle:
+            order = nd.random.shuffle(order)
+        for start in range(0, num_examples, self.batch_size):
+            indices = order[start:start + self.batch_size]
+            yield (self.prepare(nd.take(self.images, indices)),
+                   nd.take(self.labels, indices))
+
+    def prepare(self, images):
+        """uint8 (batch, 28, 28) -> float32 (batch, 1, size, size), scaled to [0, 1] once."""
+        X = images.expand_dims(axis=1).astype("float32") / 255
+        if self.resize is not None:
+            # align_corners=False samples pixel centres, as PyTorch and TensorFlow do.
+            X = nd.contrib.BilinearResize2D(X, height=self.resize, width=self.resize,
+                                            align_corners=False)
+        return X
+
+
+def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,
+                            device=None, data_dir=None):
+    """Fashion-MNIST as (train_iter, test_iter) of (batch, 1, size, size) float32, int32 labels.
+
+    resize: side length to resize the 28x28 images to (224 for AlexNet).
+    num_train, num_test: use only the first so many examples (all when None).
+    device: where the data lives and is resized (the first GPU if any, by default).
+    The training batches are reshuffled every epoch; the test batches keep their order.
+    """
+    return make_loaders(FashionMNISTBatches, batch_size, resize, num_train, num_test,
+                        device, data_dir)
+
+
+def layer_summary(net, input_shape):
+    """Print each layer's class name and output shape for one input, and the parameter count.
+
+    `net` is a gluon.nn.Sequential (nested ones are walked into) on which
+    initialize() has been called; input_shape is (batch, channels, height,
+    width). Returns the same as a LayerSummary.
+    """
+    X = nd.zeros(input_shape, ctx=_context_of(net))
+    layers = []
+    for index, layer in enumerate(_leaf_layers(net)):
+        try:
+            X = layer(X)
+            X.wait_to_read()  # MXNet is lazy: a shape error surfaces only here
+        except mx.MXNetError as error:
+            raise wrong_input_error(index, type(layer).__name__, X.shape,
+                                    str(error).splitlines()[0]) from None
+        except RuntimeError as error:
+            if "initialize" in str(error):
+                raise RuntimeError("The network's parameters are not initialised: call "
+                                   "net.initialize() before layer_summary(net, ...).") from None
+            raise
+        layers.append((type(layer).__name__, tuple(X.shape)))
+    num_params = sum(p.data().size for p in net.collect_params().values())
+    summary = LayerSummary(layers, num_params)
+    print(summary)
+    return summary
+
+
+def evaluate_accuracy(net, data_iter, device):
+    """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    num_correct, num_examples = nd.zeros(1, ctx=device), 0
+    for X, y in data_iter:  # outside autograd.record(), so dropout is off
+        X, y = X.as_in_context(device), y.as_in_context(device)
+        num_correct += _num_correct(net(X), y)
+        num_examples += len(y)
+    return float(num_correct.asscalar()) / num_examples
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+    """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
+
+    Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
+    in the other two frameworks, so every call starts from scratch.
+    """
+    net.initialize(init.Xavier(), ctx=device, force_reinit=True)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+    timer = Timer()
+    for epoch in range(num_epochs):
+        timer.start()
+        # Running sums stay on the device; they are read only when the monitor
+        # asks (a few times per epoch), since reading waits for the device.
+        loss_sum, num_correct, num_examples = nd.zeros(1, ctx=device), nd.zeros(1, ctx=device), 0
+        for i, (X, y) in enumerate(monitor.batches(train_iter)):
+            X, y = X.as_in_context(device), y.as_in_context(device)
+            with autograd.record():
+                y_hat = net(X)
+                loss = loss_fn(y_hat, y)
+            loss.backward()
+            trainer.step(len(y))  # gradients of the summed loss, divided by the batch size
+            loss_sum += loss.sum()
+            num_correct += _num_correct(y_hat, y)
+            num_examples += len(y)
+            if monitor.is_due(i):
+                monitor.record_train(epoch, i, float(loss_sum.asscalar()),
+                                     float(num_correct.asscalar()), num_examples)
+        seconds = timer.stop()
+        monitor.record_epoch(epoch, num_examples, seconds,
+                             evaluate_accuracy(net, test_iter, device))
+    return monitor.finish()
+
+
+def _default_device():
+    return mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
+
+
+def _num_correct(y_hat, y):
+    return (y_hat.argmax(axis=1) == y.astype("float32")).sum()
+
+
+def _leaf_layers(net):
+    if isinstance(net, gluon.nn.Sequential):
+        for layer in net:
+            yield from _leaf_layers(layer)
+    else:
+        yield net
+
+
+def _context_of(net):
+    for param in net.collect_params().values():
+        try:
+            return param.list_ctx()[0]  # where initialize(ctx=...) put it
+        except RuntimeError:  # not initialised; layer_summary reports that
+            break
+    return mx.cpu()

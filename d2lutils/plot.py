@@ -1,0 +1,68 @@
+"""Figures: a grid of images, and the training curves redrawn live (matplotlib only)."""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def in_notebook():
+    """Whether this code runs in a Jupyter kernel (where figures can be redrawn in place)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def show_images(images, titles=None, num_cols=8, scale=1.4):
+    """Draw grayscale images (N, H, W) in a grid, each under its title; return the figure."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"show_images expects grayscale images of shape (N, H, W), got "
+                         f"{images.shape}; drop the channel axis first.")
+    num_rows = math.ceil(len(images) / num_cols)
+    fig, axes = plt.subplots(num_rows, num_cols, squeeze=False,
+                             figsize=(num_cols * scale, num_rows * (scale + 0.25)))
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap="gray_r")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+class TrainingPlot:
+    """Train loss, train accuracy and test accuracy against epochs, redrawn in place."""
+
+    def __init__(self, num_epochs):
+        self.num_epochs = num_epochs
+        self.curves = {"train loss": ([], []), "train acc": ([], []), "test acc": ([], [])}
+        self.fig, self.ax = plt.subplots(figsize=(5, 3.2))
+        # Closed at once so that the notebook does not show it a second time
+        # at the end of the cell; display() still renders it.
+        plt.close(self.fig)
+        self._display = None
+
+    def add(self, curve, epoch, value):
+        xs, ys = self.curves[curve]
+        xs.append(epoch)
+        ys.append(value)
+
+    def draw(self):
+        from IPython.display import display
+
+        self.ax.cla()
+        for (name, (xs, ys)), style in zip(self.curves.items(), ("-", "m--", "g-.")):
+            self.ax.plot(xs, ys, style, label=name)
+        self.ax.set_xlabel("epoch")
+        self.ax.set_xlim(0, self.num_epochs)
+        self.ax.grid(True)
+        self.ax.legend(loc="center right")
+        if self._display is None:
+            self._display = display(self.fig, display_id=True)
+        else:
+            self._display.update(self.fig)

@@ -1,0 +1,186 @@
+"""The chapter's helpers for TensorFlow/Keras.
+
+Same names, arguments and printed output as ``d2lutils.torch`` and
+``d2lutils.mxnet``; only what TensorFlow itself does differently differs
+(images are NHWC, labels int32, devices are names such as ``"/GPU:0"``).
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from .budget import choose_budget as _choose_budget
+from .data import check_batching, make_loaders
+from .summary import LayerSummary, wrong_input_error
+from .timer import Timer
+from .training import TrainingMonitor
+
+__all__ = ["try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+           "layer_summary", "evaluate_accuracy", "train_ch6"]
+
+
+def try_gpu():
+    """The first GPU if there is one, else the CPU (and a one-line notice)."""
+    if tf.config.list_logical_devices("GPU"):
+        return "/GPU:0"
+    print("No GPU found: running on the CPU.")
+    return "/CPU:0"
+
+
+def choose_budget(device):
+    """The run budget for `device`: full on a GPU, quick on a CPU (see d2lutils.budget)."""
+    return _choose_budget(has_gpu="GPU" in device.upper())
+
+
+class FashionMNISTBatches:
+    """Minibatches of images kept on `device` as uint8, then scaled and resized per batch.
+
+    Yields (X, y): X float32 of shape (batch, size, size, 1) in [0, 1], y int32.
+    Holding the 28x28 originals on the device and resizing a whole batch at
+    once there is what keeps the GPU busy; resizing image by image cannot.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
+        check_batching(batch_size, resize)
+        self.device = device if device is not None else _default_device()
+        with tf.device(self.device):
+            self.images = tf.constant(images)
+            self.labels = tf.constant(labels.astype("int32"))
+        self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self):
+        num_examples = len(self.labels)
+        with tf.device(self.device):
+            order = tf.range(num_examples)
+            if self.shuffle:
+                order = tf.random.shuffle(order)
+            for start in range(0, num_examples, self.batch_size):
+                indices = order[start:start + self.batch_size]
+                yield (self.prepare(tf.gather(self.images, indices)),
+                       tf.gather(self.labels, indices))
+
+    def prepare(self, images):
+        """uint8 (batch, 28, 28) -> float32 (batch, size, size, 1), scaled to [0, 1] once."""
+        X = tf.cast(images[..., tf.newaxis], tf.float32) / 255
+        if self.resize is not None:
+            X = tf.image.resize(X, (self.resize, self.resize), method="bilinear")
+        return X
+
+
+def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,
+                            device=None, data_dir=None):
+    """Fashion-MNIST as (train_iter, test_iter) of (batch, size, size, 1) float32, int32 labels.
+
+    resize: side length to resize the 28x28 images to (224 for AlexNet).
+    num_train, num_test: use only the first so many examples (all when None).
+    device: where the data lives and is resized (the first GPU if any, by default).
+    The training batches are reshuffled every epoch; the test batches keep their order.
+    """
+    return make_loaders(FashionMNISTBatches, batch_size, resize, num_train, num_test,
+                        device, data_dir)
+
+
+def layer_summary(net, input_shape):
+    """Print each layer's class name and output shape for one input, and the parameter count.
+
+    `net` is a keras.Sequential (nested ones are walked into); input_shape is
+    (batch, height, width, channels). Returns the same as a LayerSummary.
+    """
+    X = tf.zeros(input_shape)
+    layers = []
+    for index, layer in enumerate(_leaf_layers(net)):
+        try:
+            X = layer(X)
+        except (ValueError, tf.errors.InvalidArgumentError) as error:
+            raise wrong_input_error(index, type(layer).__name__, X.shape, error) from None
+        layers.append((type(layer).__name__, tuple(X.shape)))
+    # Counted over the leaf layers: calling them one by one builds them but
+    # leaves an enclosing Sequential unbuilt, so it cannot count them itself.
+    num_params = sum(int(np.prod(w.shape)) for layer in _leaf_layers(net)
+                     for w in layer.weights)
+    summary = LayerSummary(layers, num_params)
+    print(summary)
+    return summary
+
+
+def evaluate_accuracy(net, data_iter, device):
+    """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    with tf.device(device):
+        num_correct, num_examples = tf.constant(0, tf.int64), 0
+        for X, y in data_iter:
+            y_hat = net(X, training=False)  # dropout off
+            num_correct += _num_correct(y_hat, y)
+            num_examples += len(y)
+        return int(num_correct) / num_examples
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+    """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
+
+    Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
+    in the other two frameworks, so every call starts from scratch.
+    """
+    with tf.device(device):
+        _init_glorot(net, next(iter(train_iter))[0][:1])
+        optimizer = tf.keras.optimizers.SGD(learning_rate=lr)
+        loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        @tf.function  # one compiled graph per step instead of op-by-op Python
+        def train_step(X, y):
+            with tf.GradientTape() as tape:
+                y_hat = net(X, training=True)
+                loss = loss_fn(y, y_hat)
+            grads = tape.gradient(loss, net.trainable_variables)
+            optimizer.apply_gradients(zip(grads, net.trainable_variables))
+            return loss * tf.cast(tf.shape(y)[0], tf.float32), _num_correct(y_hat, y)
+
+        monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+        timer = Timer()
+        for epoch in range(num_epochs):
+            timer.start()
+            # Running sums stay on the device; they are read only when the
+            # monitor asks (a few times per epoch), since reading waits for it.
+            loss_sum, num_correct, num_examples = tf.constant(0.0), tf.constant(0, tf.int64), 0
+            for i, (X, y) in enumerate(monitor.batches(train_iter)):
+                batch_loss, batch_correct = train_step(X, y)
+                loss_sum += batch_loss
+                num_correct += batch_correct
+                num_examples += len(y)
+                if monitor.is_due(i):
+                    monitor.record_train(epoch, i, float(loss_sum), int(num_correct),
+                                         num_examples)
+            seconds = timer.stop()
+            monitor.record_epoch(epoch, num_examples, seconds,
+                                 evaluate_accuracy(net, test_iter, device))
+        return monitor.finish()
+
+
+def _default_device():
+    return "/GPU:0" if tf.config.list_logical_devices("GPU") else "/CPU:0"
+
+
+def _num_correct(y_hat, y):
+    return tf.reduce_sum(tf.cast(tf.argmax(y_hat, axis=1, output_type=y.dtype) == y, tf.int64))
+
+
+def _leaf_layers(net):
+    if isinstance(net, tf.keras.Sequential):
+        for layer in net.layers:
+            yield from _leaf_layers(layer)
+    else:
+        yield net
+
+
+def _init_glorot(net, example):
+    """Build `net` on one example if needed, then draw fresh Glorot-uniform weights, zero biases."""
+    net(example)
+    for layer in _leaf_layers(net):
+        if hasattr(layer, "kernel"):
+            initializer = tf.keras.initializers.GlorotUniform()
+            layer.kernel.assign(initializer(layer.kernel.shape))
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(tf.zeros_like(layer.bias))

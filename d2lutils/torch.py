@@ -1,0 +1,174 @@
+"""The chapter's helpers for PyTorch.
+
+Same names, arguments and printed output as ``d2lutils.tensorflow`` and
+``d2lutils.mxnet``; only what PyTorch itself does differently differs
+(images are NCHW, labels int64, devices are ``torch.device``).
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .budget import choose_budget as _choose_budget
+from .data import check_batching, make_loaders
+from .summary import LayerSummary, wrong_input_error
+from .timer import Timer
+from .training import TrainingMonitor
+
+__all__ = ["try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+           "layer_summary", "evaluate_accuracy", "train_ch6"]
+
+
+def try_gpu():
+    """The first GPU if there is one, else the CPU (and a one-line notice)."""
+    if torch.cuda.is_available():
+        return torch.device("cuda:0")
+    print("No GPU found: running on the CPU.")
+    return torch.device("cpu")
+
+
+def choose_budget(device):
+    """The run budget for `device`: full on a GPU, quick on a CPU (see d2lutils.budget)."""
+    return _choose_budget(has_gpu=torch.device(device).type == "cuda")
+
+
+class FashionMNISTBatches:
+    """Minibatches of images kept on `device` as uint8, then scaled and resized per batch.
+
+    Yields (X, y): X float32 of shape (batch, 1, size, size) in [0, 1], y int64.
+    Holding the 28x28 originals (47 MB for all of Fashion-MNIST) on the device
+    and resizing a whole batch at once there is what keeps the GPU busy; resizing
+    image by image in CPU workers cannot.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
+        check_batching(batch_size, resize)
+        self.device = torch.device(device if device is not None else _default_device())
+        self.images = torch.from_numpy(images.copy()).to(self.device)
+        self.labels = torch.from_numpy(labels.astype("int64")).to(self.device)
+        self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self):
+        num_examples = len(self.labels)
+        if self.shuffle:
+            order = torch.randperm(num_examples, device=self.device)
+        else:
+            order = torch.arange(num_examples, device=self.device)
+        for start in range(0, num_examples, self.batch_size):
+            indices = order[start:start + self.batch_size]
+            yield self.prepare(self.images[indices]), self.labels[indices]
+
+    def prepare(self, images):
+        """uint8 (batch, 28, 28) -> float32 (batch, 1, size, size), scaled to [0, 1] once."""
+        X = images.unsqueeze(1).float().div_(255)
+        if self.resize is not None:
+            X = F.interpolate(X, size=(self.resize, self.resize), mode="bilinear",
+                              align_corners=False)
+        return X
+
+
+def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,
+                            device=None, data_dir=None):
+    """Fashion-MNIST as (train_iter, test_iter) of (batch, 1, size, size) float32, int64 labels.
+
+    resize: side length to resize the 28x28 images to (224 for AlexNet).
+    num_train, num_test: use only the first so many examples (all when None).
+    device: where the data lives and is resized (the first GPU if any, by default).
+    The training batches are reshuffled every epoch; the test batches keep their order.
+    """
+    return make_loaders(FashionMNISTBatches, batch_size, resize, num_train, num_test,
+                        device, data_dir)
+
+
+def layer_summary(net, input_shape):
+    """Print each layer's class name and output shape for one input, and the parameter count.
+
+    `net` is an nn.Sequential (nested ones are walked into); input_shape is
+    (batch, channels, height, width). Returns the same as a LayerSummary.
+    """
+    first_param = next(net.parameters(), None)
+    X = torch.zeros(input_shape, device=first_param.device if first_param is not None else None)
+    layers = []
+    with torch.no_grad():
+        for index, layer in enumerate(_leaf_layers(net)):
+            try:
+                X = layer(X)
+            except RuntimeError as error:
+                raise wrong_input_error(index, type(layer).__name__, X.shape, error) from None
+            layers.append((type(layer).__name__, tuple(X.shape)))
+    summary = LayerSummary(layers, sum(p.numel() for p in net.parameters()))
+    print(summary)
+    return summary
+
+
+def evaluate_accuracy(net, data_iter, device):
+    """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    net.eval()  # dropout off
+    num_correct = torch.zeros((), dtype=torch.int64, device=device)
+    num_examples = 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            X, y = X.to(device), y.to(device)
+            num_correct += (net(X).argmax(dim=1) == y).sum()
+            num_examples += len(y)
+    return num_correct.item() / num_examples
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+    """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
+
+    Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
+    in the other two frameworks, so every call starts from scratch.
+    """
+    net.apply(_init_glorot)
+    net.to(device)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+    timer = Timer()
+    for epoch in range(num_epochs):
+        net.train()
+        timer.start()
+        # Running sums stay on the device: reading them waits for the device,
+        # so that happens only when the monitor asks (a few times per epoch).
+        sums = torch.zeros(3, device=device)  # loss sum, correct, examples
+        for i, (X, y) in enumerate(monitor.batches(train_iter)):
+            X, y = X.to(device), y.to(device)
+            y_hat = net(X)
+            loss = F.cross_entropy(y_hat, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                sums[0] += loss * len(y)
+                sums[1] += (y_hat.argmax(dim=1) == y).sum()
+                sums[2] += len(y)
+            if monitor.is_due(i):
+                monitor.record_train(epoch, i, *sums.tolist())
+        seconds = timer.stop()  # the last batch was recorded, so the device is done
+        monitor.record_epoch(epoch, int(sums[2].item()), seconds,
+                             evaluate_accuracy(net, test_iter, device))
+    return monitor.finish()
+
+
+def _default_device():
+    return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
+def _leaf_layers(net):
+    if isinstance(net, nn.Sequential):
+        for child in net:
+            yield from _leaf_layers(child)
+    else:
+        yield net
+
+
+def _init_glorot(module):
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)

@@ -1,0 +1,95 @@
+"""What `train_ch6` does the same way in every framework: progress, plot, history, report.
+
+The framework modules own the arithmetic (forward, backward, update); this
+module owns everything a reader sees while it runs, so that the three
+frameworks print and draw exactly alike.
+"""
+
+import sys
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from .plot import TrainingPlot, in_notebook
+
+
+@dataclass
+class TrainingHistory:
+    """What one call of train_ch6 measured."""
+    device: str
+    points: list = field(default_factory=list)     # (epoch, train loss, train acc)
+    test_acc: list = field(default_factory=list)   # one per epoch
+    num_examples: int = 0                          # training examples processed
+    train_seconds: float = 0.0                     # time in training steps only
+
+    @property
+    def examples_per_sec(self):
+        return self.num_examples / self.train_seconds if self.train_seconds else 0.0
+
+    @property
+    def final(self):
+        """(train loss, train acc, test acc) at the end of training."""
+        _, loss, acc = self.points[-1]
+        return loss, acc, self.test_acc[-1]
+
+    def report(self):
+        loss, train_acc, test_acc = self.final
+        return (f"loss {loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}\n"
+                f"{self.examples_per_sec:.1f} examples/sec on {self.device}")
+
+
+class TrainingMonitor:
+    """Progress bar, live plot (notebook) or one line per epoch (terminal), and the history."""
+
+    def __init__(self, num_epochs, num_batches, device, points_per_epoch=5):
+        self.num_epochs = num_epochs
+        self.num_batches = num_batches
+        self.report_every = max(1, num_batches // points_per_epoch)
+        self.history = TrainingHistory(device=str(device))
+        self.plot = TrainingPlot(num_epochs) if in_notebook() else None
+        self.bar = tqdm(total=num_epochs * num_batches, unit="batch", file=sys.stderr,
+                        mininterval=1.0, dynamic_ncols=True)
+
+    def batches(self, data_iter):
+        """Iterate over `data_iter`, advancing the progress bar."""
+        for batch in data_iter:
+            yield batch
+            self.bar.update()
+
+    def is_due(self, batch_index):
+        """Whether the running training metrics should be recorded after this batch.
+
+        Reading them forces the device to finish its queued work, so this is
+        done a few times per epoch, not after every batch.
+        """
+        return ((batch_index + 1) % self.report_every == 0
+                or batch_index == self.num_batches - 1)
+
+    def record_train(self, epoch, batch_index, loss_sum, num_correct, num_examples):
+        """Record running sums over the current epoch so far."""
+        x = epoch + (batch_index + 1) / self.num_batches
+        loss, acc = loss_sum / num_examples, num_correct / num_examples
+        self.history.points.append((x, loss, acc))
+        if self.plot:
+            self.plot.add("train loss", x, loss)
+            self.plot.add("train acc", x, acc)
+            self.plot.draw()
+
+    def record_epoch(self, epoch, num_examples, seconds, test_acc):
+        """Record the end of an epoch: examples seen, training time, test accuracy."""
+        self.history.num_examples += num_examples
+        self.history.train_seconds += seconds
+        self.history.test_acc.append(test_acc)
+        _, loss, acc = self.history.points[-1]
+        if self.plot:
+            self.plot.add("test acc", epoch + 1, test_acc)
+            self.plot.draw()
+        else:
+            self.bar.write(f"epoch {epoch + 1}/{self.num_epochs}: loss {loss:.3f}, "
+                           f"train acc {acc:.3f}, test acc {test_acc:.3f}")
+
+    def finish(self):
+        """Close the progress bar, print the final report, return the history."""
+        self.bar.close()
+        print(self.history.report())
+        return self.history

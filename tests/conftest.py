@@ -1,0 +1,37 @@
+"""Shared fixtures. The tests use the real Fashion-MNIST, never stand-ins."""
+
+# MXNet 1.9.1 crashes when imported after TensorFlow (see d2lutils/mxnet.py).
+# This one process tests all three frameworks, so MXNet is imported first.
+import mxnet  # noqa: F401
+
+import shutil
+
+import pytest
+
+from d2lutils import data
+
+
+@pytest.fixture(scope="session")
+def fashion_dir():
+    """The folder the real Fashion-MNIST is read from (the set-up put it there)."""
+    return data.find_data_dir(download=False)
+
+
+@pytest.fixture
+def fashion_copy(fashion_dir, tmp_path):
+    """A private copy of the four .gz files, for tests that damage one."""
+    folder = tmp_path / "fashion-copy"
+    folder.mkdir()
+    for spec in data.FILES.values():
+        source = data._find_file(fashion_dir, spec.name)
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.fixture
+def no_data_anywhere(tmp_path, monkeypatch):
+    """A machine without Fashion-MNIST: empty cache, empty system folder, no variable."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
+    monkeypatch.setattr(data, "SYSTEM_DIR", tmp_path / "no-system-copy")
+    return tmp_path

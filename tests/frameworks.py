@@ -1,0 +1,77 @@
+"""The three framework modules side by side, for tests that hold them to one contract.
+
+Each entry knows how to turn a batch into a NCHW numpy array and how to build
+the same small LeNet-style network in its framework.
+"""
+
+import importlib
+
+import numpy as np
+
+NAMES = ["torch", "tensorflow", "mxnet"]
+
+
+def module(name):
+    return importlib.import_module(f"d2lutils.{name}")
+
+
+def to_nchw(name, X):
+    """A batch of images as a numpy array in (batch, channels, height, width)."""
+    X = to_numpy(name, X)
+    return X.transpose(0, 3, 1, 2) if name == "tensorflow" else X
+
+
+def to_numpy(name, tensor):
+    if name == "torch":
+        return tensor.detach().cpu().numpy()
+    return tensor.asnumpy() if name == "mxnet" else tensor.numpy()
+
+
+def input_shape(name, size, channels=1):
+    return (1, size, size, channels) if name == "tensorflow" else (1, channels, size, size)
+
+
+def small_cnn(name):
+    """Conv(6, 5x5, pad 2) - ReLU - MaxPool(2) - Flatten - Linear(10): 11,926 parameters."""
+    if name == "torch":
+        from torch import nn
+        return nn.Sequential(nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Sequential(nn.Flatten(), nn.Linear(1176, 10)))
+    if name == "tensorflow":
+        import tensorflow as tf
+        return tf.keras.Sequential([
+            tf.keras.layers.Conv2D(6, kernel_size=5, padding="same"), tf.keras.layers.ReLU(),
+            tf.keras.layers.MaxPool2D(2),
+            tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])])
+    from mxnet.gluon import nn
+    net, head = nn.Sequential(), nn.Sequential()
+    head.add(nn.Flatten(), nn.Dense(10))
+    net.add(nn.Conv2D(6, kernel_size=5, padding=2), nn.Activation("relu"), nn.MaxPool2D(2), head)
+    net.initialize()
+    return net
+
+
+def small_cnn_shapes(name):
+    shapes = [(1, 6, 28, 28), (1, 6, 28, 28), (1, 6, 14, 14), (1, 1176), (1, 10)]
+    if name == "tensorflow":
+        return [(s[0], s[2], s[3], s[1]) if len(s) == 4 else s for s in shapes]
+    return shapes
+
+
+def bilinear_reference(images, size):
+    """Bilinear resize of (N, H, W) images, sampling at pixel centres (half-pixel offsets).
+
+    The behaviour of torch's interpolate(align_corners=False), tf.image.resize
+    and MXNet's BilinearResize2D(align_corners=False), written out in numpy.
+    """
+    def weights(n_in):
+        src = np.clip((np.arange(size) + 0.5) * n_in / size - 0.5, 0, n_in - 1)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, n_in - 1)
+        return lo, hi, src - lo
+
+    images = images.astype(np.float64)
+    r0, r1, wr = weights(images.shape[1])
+    c0, c1, wc = weights(images.shape[2])
+    rows = images[:, r0] * (1 - wr)[:, None] + images[:, r1] * wr[:, None]
+    return rows[:, :, c0] * (1 - wc) + rows[:, :, c1] * wc

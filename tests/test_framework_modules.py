@@ -1,0 +1,131 @@
+"""d2lutils.torch, d2lutils.tensorflow, d2lutils.mxnet: one API, held to one contract.
+
+Every test runs once per framework, so a difference between the three that
+we did not mean to make shows up as a failure in one of them.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+from d2lutils import data
+
+from . import frameworks
+
+pytestmark = pytest.mark.parametrize("name", frameworks.NAMES)
+
+
+def test_same_public_api(name):
+    assert frameworks.module(name).__all__ == [
+        "try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+        "layer_summary", "evaluate_accuracy", "train_ch6"]
+
+
+def test_try_gpu_falls_back_to_the_cpu_with_a_notice(name, capsys):
+    d2l = frameworks.module(name)
+    device = d2l.try_gpu()
+    out = capsys.readouterr().out
+    if "cpu" in str(device).lower():
+        assert out == "No GPU found: running on the CPU.\n"
+        assert d2l.choose_budget(device).name == "quick"
+    else:
+        assert out == ""
+        assert d2l.choose_budget(device).name == "full"
+
+
+def test_loader_shapes_types_and_range(name, fashion_dir):
+    d2l = frameworks.module(name)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(64, num_train=200, num_test=100,
+                                                        data_dir=fashion_dir)
+    assert (len(train_iter), len(test_iter)) == (4, 2)
+    batches = list(test_iter)
+    assert [len(y) for _, y in batches] == [64, 36]  # the last batch is partial
+    X = frameworks.to_nchw(name, batches[0][0])
+    assert X.shape == (64, 1, 28, 28) and X.dtype == np.float32
+    # Scaled exactly once: times 255 gives back the stored bytes.
+    raw = data.load_fashion_mnist(fashion_dir)
+    np.testing.assert_array_equal(X[:, 0] * 255, raw.test_images[:64])
+    labels = np.concatenate([frameworks.to_numpy(name, y) for _, y in batches])
+    np.testing.assert_array_equal(labels, raw.test_labels[:100])  # in order, unshuffled
+
+
+def test_training_batches_are_reshuffled_each_epoch(name, fashion_dir):
+    d2l = frameworks.module(name)
+    train_iter, _ = d2l.load_data_fashion_mnist(50, num_train=200, num_test=10,
+                                                data_dir=fashion_dir)
+    epochs = [np.concatenate([frameworks.to_numpy(name, y) for _, y in train_iter])
+              for _ in range(2)]
+    raw = data.load_fashion_mnist(fashion_dir).train_labels[:200]
+    for labels in epochs:
+        assert sorted(labels) == sorted(raw)  # every example exactly once
+    assert not np.array_equal(epochs[0], epochs[1])
+
+
+def test_resize_is_bilinear_at_pixel_centres(name, fashion_dir):
+    d2l = frameworks.module(name)
+    _, test_iter = d2l.load_data_fashion_mnist(3, resize=224, num_train=3, num_test=3,
+                                               data_dir=fashion_dir)
+    X = frameworks.to_nchw(name, next(iter(test_iter))[0])
+    assert X.shape == (3, 1, 224, 224) and X.dtype == np.float32
+    raw = data.load_fashion_mnist(fashion_dir).test_images[:3]
+    expected = frameworks.bilinear_reference(raw, 224) / 255
+    np.testing.assert_allclose(X[:, 0], expected, atol=1e-5)
+
+
+def test_loader_refuses_a_bad_resize(name, fashion_dir):
+    with pytest.raises(ValueError, match="resize must be None"):
+        frameworks.module(name).load_data_fashion_mnist(32, resize=(224, 224),
+                                                        data_dir=fashion_dir)
+
+
+def test_layer_summary_prints_and_returns_shapes(name, capsys):
+    summary = frameworks.module(name).layer_summary(frameworks.small_cnn(name),
+                                                    frameworks.input_shape(name, 28))
+    assert summary.shapes == frameworks.small_cnn_shapes(name)
+    assert summary.num_params == 6 * 25 + 6 + 1176 * 10 + 10
+    printed = capsys.readouterr().out
+    assert printed == str(summary) + "\n"
+    assert printed.splitlines()[-1] == "parameters: 11,926"
+
+
+def test_layer_summary_names_the_layer_that_rejects_the_input(name):
+    d2l = frameworks.module(name)
+    net = frameworks.small_cnn(name)
+    # Keras and Gluon take the input channels from the first input they see,
+    # so the network is built on a 1-channel image before a 3-channel one.
+    d2l.layer_summary(net, frameworks.input_shape(name, 28))
+    with pytest.raises(ValueError, match=r"^Layer 1 \(Conv2[dD]\) cannot take an input of "
+                                         r"shape \(1, 3, 28, 28\)|^Layer 1 \(Conv2D\) cannot "
+                                         r"take an input of shape \(1, 28, 28, 3\)"):
+        d2l.layer_summary(net, frameworks.input_shape(name, 28, 3))
+
+
+def test_training_lowers_the_loss_on_real_images(name, fashion_dir, capsys):
+    d2l = frameworks.module(name)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(64, num_train=1024, num_test=500,
+                                                        data_dir=fashion_dir)
+    device = d2l.try_gpu()
+    history = d2l.train_ch6(frameworks.small_cnn(name), train_iter, test_iter,
+                            num_epochs=2, lr=0.1, device=device)
+    first_loss, last_loss = history.points[0][1], history.points[-1][1]
+    assert last_loss < 0.8 * first_loss
+    assert history.test_acc[-1] > 0.5  # chance is 0.1
+    assert len(history.test_acc) == 2 and history.num_examples == 2 * 1024
+    last_two = capsys.readouterr().out.splitlines()[-2:]
+    assert re.fullmatch(r"loss \d\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}", last_two[0])
+    assert re.fullmatch(rf"\d+\.\d examples/sec on {re.escape(str(device))}", last_two[1])
+
+
+def test_evaluate_accuracy_counts_correct_predictions(name, fashion_dir):
+    d2l = frameworks.module(name)
+    _, test_iter = d2l.load_data_fashion_mnist(32, num_train=1, num_test=100,
+                                               data_dir=fashion_dir)
+    net = frameworks.small_cnn(name)
+    device = d2l.try_gpu()
+    d2l.train_ch6(net, test_iter, test_iter, num_epochs=1, lr=0.1, device=device)
+    predictions = np.concatenate([frameworks.to_numpy(name, net(X)).argmax(axis=1)
+                                  for X, _ in test_iter])
+    labels = data.load_fashion_mnist(fashion_dir).test_labels[:100]
+    assert d2l.evaluate_accuracy(net, test_iter, device) == pytest.approx(
+        np.mean(predictions == labels))

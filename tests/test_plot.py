@@ -1,0 +1,42 @@
+"""d2lutils.plot: image grids and the live training plot."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from d2lutils import data, plot
+
+matplotlib.use("Agg")
+
+
+def test_show_images_draws_a_titled_grid(fashion_dir):
+    ds = data.load_fashion_mnist(fashion_dir)
+    fig = plot.show_images(ds.train_images[:10], data.text_labels(ds.train_labels[:10]),
+                           num_cols=4)
+    axes = fig.get_axes()
+    assert len(axes) == 12  # 3 rows of 4; the last two stay empty
+    assert [ax.get_title() for ax in axes[:2]] == ["ankle boot", "t-shirt/top"]
+    np.testing.assert_array_equal(axes[0].get_images()[0].get_array(), ds.train_images[0])
+    assert not axes[11].get_images()
+
+
+def test_show_images_refuses_a_channel_axis():
+    with pytest.raises(ValueError, match=r"grayscale images of shape \(N, H, W\), got "
+                                         r"\(2, 1, 28, 28\)"):
+        plot.show_images(np.zeros((2, 1, 28, 28)))
+
+
+def test_outside_a_notebook():
+    assert not plot.in_notebook()
+
+
+def test_training_plot_draws_three_curves():
+    live = plot.TrainingPlot(num_epochs=2)
+    live.add("train loss", 0.5, 1.2)
+    live.add("train acc", 0.5, 0.6)
+    live.add("test acc", 1, 0.7)
+    live.draw()
+    lines = {line.get_label(): line.get_xydata().tolist() for line in live.ax.get_lines()}
+    assert lines == {"train loss": [[0.5, 1.2]], "train acc": [[0.5, 0.6]],
+                     "test acc": [[1.0, 0.7]]}
+    assert live.ax.get_xlim() == (0, 2)

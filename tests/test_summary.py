@@ -1,0 +1,19 @@
+"""d2lutils.summary: the one table format all three frameworks print."""
+
+from d2lutils.summary import LayerSummary, wrong_input_error
+
+
+def test_table_aligns_names_and_counts_parameters():
+    summary = LayerSummary([("Conv2d", (1, 96, 54, 54)), ("MaxPool2d", (1, 96, 26, 26))],
+                           46_764_746)
+    assert str(summary) == ("Conv2d     output shape: (1, 96, 54, 54)\n"
+                            "MaxPool2d  output shape: (1, 96, 26, 26)\n"
+                            "parameters: 46,764,746")
+    assert summary.shapes == [(1, 96, 54, 54), (1, 96, 26, 26)]
+
+
+def test_wrong_input_error_counts_layers_from_one():
+    error = wrong_input_error(0, "Conv2d", (1, 3, 28, 28), "expected 1 channel")
+    assert isinstance(error, ValueError)
+    assert str(error).startswith("Layer 1 (Conv2d) cannot take an input of shape "
+                                 "(1, 3, 28, 28): expected 1 channel")
