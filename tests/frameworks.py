@@ -75,3 +75,17 @@ def bilinear_reference(images, size):
     c0, c1, wc = weights(images.shape[2])
     rows = images[:, r0] * (1 - wr)[:, None] + images[:, r1] * wr[:, None]
     return rows[:, :, c0] * (1 - wc) + rows[:, :, c1] * wc
+
+
+def seed(name, value):
+    """Make initialisation and shuffling repeatable, so a test's outcome is too."""
+    np.random.seed(value)
+    if name == "torch":
+        import torch
+        torch.manual_seed(value)
+    elif name == "tensorflow":
+        import tensorflow as tf
+        tf.keras.utils.set_random_seed(value)
+    else:
+        import mxnet as mx
+        mx.random.seed(value)

@@ -101,8 +101,10 @@ def test_layer_summary_names_the_layer_that_rejects_the_input(name):
         d2l.layer_summary(net, frameworks.input_shape(name, 28, 3))
 
 
-def test_training_lowers_the_loss_on_real_images(name, fashion_dir, capsys):
+@pytest.mark.parametrize("seed", [0])
+def test_training_lowers_the_loss_on_real_images(name, seed, fashion_dir, capsys):
     d2l = frameworks.module(name)
+    frameworks.seed(name, seed)
     train_iter, test_iter = d2l.load_data_fashion_mnist(64, num_train=1024, num_test=500,
                                                         data_dir=fashion_dir)
     device = d2l.try_gpu()
