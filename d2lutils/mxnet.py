@@ -21,11 +21,12 @@ from mxnet import autograd, gluon, init, nd  # noqa: E402
 
 from .budget import choose_budget as _choose_budget
 from .data import check_batching, make_loaders
-from .summary import LayerSummary, wrong_input_error
+from .hardware import cpu_description
+from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor
 
-__all__ = ["try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+__all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
            "layer_summary", "evaluate_accuracy", "train_ch6"]
 
 
@@ -35,6 +36,13 @@ def try_gpu():
         return mx.gpu(0)
     print("No GPU found: running on the CPU.")
     return mx.cpu()
+
+
+def describe_device(device):
+    """The device's name, for saying where results came from."""
+    if device.device_type == "gpu":
+        return f"GPU {device.device_id} ({device}; MXNet does not report GPU models)"
+    return f"CPU: {cpu_description()}"
 
 
 def choose_budget(device):
@@ -114,9 +122,9 @@ def layer_summary(net, input_shape):
                 raise RuntimeError("The network's parameters are not initialised: call "
                                    "net.initialize() before layer_summary(net, ...).") from None
             raise
-        layers.append((type(layer).__name__, tuple(X.shape)))
-    num_params = sum(p.data().size for p in net.collect_params().values())
-    summary = LayerSummary(layers, num_params)
+        layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
+                                sum(p.data().size for p in layer.collect_params().values())))
+    summary = LayerSummary(layers)
     print(summary)
     return summary
 

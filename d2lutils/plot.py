@@ -56,7 +56,8 @@ class TrainingPlot:
         from IPython.display import display
 
         self.ax.cla()
-        for (name, (xs, ys)), style in zip(self.curves.items(), ("-", "m--", "g-.")):
+        # Test accuracy has one point per epoch: markers keep a single point visible.
+        for (name, (xs, ys)), style in zip(self.curves.items(), ("-", "m--", "g-.o")):
             self.ax.plot(xs, ys, style, label=name)
         self.ax.set_xlabel("epoch")
         self.ax.set_xlim(0, self.num_epochs)

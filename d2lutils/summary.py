@@ -3,20 +3,30 @@
 from typing import NamedTuple
 
 
-class LayerSummary(NamedTuple):
-    """Each layer's class name and output shape, in order, and the parameter count."""
-    layers: list  # of (class name, output shape as a tuple of ints)
-    num_params: int
+class LayerInfo(NamedTuple):
+    """One layer of a network, as layer_summary saw it."""
+    name: str          # the layer's class name
+    shape: tuple       # its output shape for the example input
+    num_params: int    # the parameters it holds itself
 
-    def __str__(self):
-        width = max([len(name) for name, _ in self.layers] + [5])
-        lines = [f"{name:<{width}}  output shape: {shape}" for name, shape in self.layers]
-        lines.append(f"parameters: {self.num_params:,}")
-        return "\n".join(lines)
+
+class LayerSummary(NamedTuple):
+    """Each layer's class name, output shape and parameter count, in order."""
+    layers: list  # of LayerInfo
+
+    @property
+    def num_params(self):
+        return sum(layer.num_params for layer in self.layers)
 
     @property
     def shapes(self):
-        return [shape for _, shape in self.layers]
+        return [layer.shape for layer in self.layers]
+
+    def __str__(self):
+        width = max([len(layer.name) for layer in self.layers] + [5])
+        lines = [f"{layer.name:<{width}}  output shape: {layer.shape}" for layer in self.layers]
+        lines.append(f"parameters: {self.num_params:,}")
+        return "\n".join(lines)
 
 
 def wrong_input_error(index, name, input_shape, error):

@@ -12,11 +12,12 @@ import tensorflow as tf
 
 from .budget import choose_budget as _choose_budget
 from .data import check_batching, make_loaders
-from .summary import LayerSummary, wrong_input_error
+from .hardware import cpu_description
+from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor
 
-__all__ = ["try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+__all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
            "layer_summary", "evaluate_accuracy", "train_ch6"]
 
 
@@ -26,6 +27,15 @@ def try_gpu():
         return "/GPU:0"
     print("No GPU found: running on the CPU.")
     return "/CPU:0"
+
+
+def describe_device(device):
+    """The device's name, for saying where results came from."""
+    if "GPU" in device.upper():
+        gpu = tf.config.list_physical_devices("GPU")[int(device.rsplit(":", 1)[-1])]
+        name = tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+        return f"{name} ({device})"
+    return f"CPU: {cpu_description()}"
 
 
 def choose_budget(device):
@@ -97,12 +107,9 @@ def layer_summary(net, input_shape):
             X = layer(X)
         except (ValueError, tf.errors.InvalidArgumentError) as error:
             raise wrong_input_error(index, type(layer).__name__, X.shape, error) from None
-        layers.append((type(layer).__name__, tuple(X.shape)))
-    # Counted over the leaf layers: calling them one by one builds them but
-    # leaves an enclosing Sequential unbuilt, so it cannot count them itself.
-    num_params = sum(int(np.prod(w.shape)) for layer in _leaf_layers(net)
-                     for w in layer.weights)
-    summary = LayerSummary(layers, num_params)
+        layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
+                                sum(int(np.prod(w.shape)) for w in layer.weights)))
+    summary = LayerSummary(layers)
     print(summary)
     return summary
 

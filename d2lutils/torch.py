@@ -13,11 +13,12 @@ from torch.nn import functional as F
 
 from .budget import choose_budget as _choose_budget
 from .data import check_batching, make_loaders
-from .summary import LayerSummary, wrong_input_error
+from .hardware import cpu_description
+from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor
 
-__all__ = ["try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+__all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
            "layer_summary", "evaluate_accuracy", "train_ch6"]
 
 
@@ -27,6 +28,14 @@ def try_gpu():
         return torch.device("cuda:0")
     print("No GPU found: running on the CPU.")
     return torch.device("cpu")
+
+
+def describe_device(device):
+    """The device's name, for saying where results came from."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} ({device})"
+    return f"CPU: {cpu_description()}"
 
 
 def choose_budget(device):
@@ -100,8 +109,9 @@ def layer_summary(net, input_shape):
                 X = layer(X)
             except RuntimeError as error:
                 raise wrong_input_error(index, type(layer).__name__, X.shape, error) from None
-            layers.append((type(layer).__name__, tuple(X.shape)))
-    summary = LayerSummary(layers, sum(p.numel() for p in net.parameters()))
+            layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
+                                    sum(p.numel() for p in layer.parameters())))
+    summary = LayerSummary(layers)
     print(summary)
     return summary
 

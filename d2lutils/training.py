@@ -6,6 +6,7 @@ frameworks print and draw exactly alike.
 """
 
 import sys
+import time
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -46,9 +47,13 @@ class TrainingMonitor:
         self.num_batches = num_batches
         self.report_every = max(1, num_batches // points_per_epoch)
         self.history = TrainingHistory(device=str(device))
-        self.plot = TrainingPlot(num_epochs) if in_notebook() else None
-        self.bar = tqdm(total=num_epochs * num_batches, unit="batch", file=sys.stderr,
-                        mininterval=1.0, dynamic_ncols=True)
+        total = num_epochs * num_batches
+        if in_notebook():
+            self.plot, self.bar = TrainingPlot(num_epochs), NotebookProgressBar(total)
+        else:
+            self.plot = None
+            self.bar = tqdm(total=total, unit="batch", file=sys.stderr, mininterval=1.0,
+                            dynamic_ncols=True)
 
     def batches(self, data_iter):
         """Iterate over `data_iter`, advancing the progress bar."""
@@ -93,3 +98,37 @@ class TrainingMonitor:
         self.bar.close()
         print(self.history.report())
         return self.history
+
+
+class NotebookProgressBar:
+    """A text progress bar redrawn in place in a notebook cell's output.
+
+    tqdm's own notebook bar needs ipywidgets, and its text bar appends a new
+    output on every refresh; this keeps exactly one line, so a stored notebook
+    shows only the final state.
+    """
+
+    def __init__(self, total, min_interval=1.0):
+        from IPython.display import display
+
+        self.total, self.n, self.min_interval = total, 0, min_interval
+        self.start = self.last_drawn = time.perf_counter()
+        self.display = display(self._text(), display_id=True)
+
+    def update(self, n=1):
+        self.n += n
+        if time.perf_counter() - self.last_drawn >= self.min_interval:
+            self._draw()
+
+    def close(self):
+        self._draw()
+
+    def _draw(self):
+        self.last_drawn = time.perf_counter()
+        self.display.update(self._text())
+
+    def _text(self):
+        from IPython.display import Pretty
+
+        elapsed = time.perf_counter() - self.start
+        return Pretty(tqdm.format_meter(self.n, self.total, elapsed, ncols=80, unit="batch"))

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.parametrize("name", frameworks.NAMES)
 
 def test_same_public_api(name):
     assert frameworks.module(name).__all__ == [
-        "try_gpu", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
+        "try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
         "layer_summary", "evaluate_accuracy", "train_ch6"]
 
 
@@ -28,6 +28,7 @@ def test_try_gpu_falls_back_to_the_cpu_with_a_notice(name, capsys):
     out = capsys.readouterr().out
     if "cpu" in str(device).lower():
         assert out == "No GPU found: running on the CPU.\n"
+        assert d2l.describe_device(device).startswith("CPU: ")
         assert d2l.choose_budget(device).name == "quick"
     else:
         assert out == ""
@@ -83,7 +84,7 @@ def test_layer_summary_prints_and_returns_shapes(name, capsys):
     summary = frameworks.module(name).layer_summary(frameworks.small_cnn(name),
                                                     frameworks.input_shape(name, 28))
     assert summary.shapes == frameworks.small_cnn_shapes(name)
-    assert summary.num_params == 6 * 25 + 6 + 1176 * 10 + 10
+    assert [layer.num_params for layer in summary.layers] == [6 * 25 + 6, 0, 0, 0, 1176 * 10 + 10]
     printed = capsys.readouterr().out
     assert printed == str(summary) + "\n"
     assert printed.splitlines()[-1] == "parameters: 11,926"

@@ -1,15 +1,16 @@
 """d2lutils.summary: the one table format all three frameworks print."""
 
-from d2lutils.summary import LayerSummary, wrong_input_error
+from d2lutils.summary import LayerInfo, LayerSummary, wrong_input_error
 
 
-def test_table_aligns_names_and_counts_parameters():
-    summary = LayerSummary([("Conv2d", (1, 96, 54, 54)), ("MaxPool2d", (1, 96, 26, 26))],
-                           46_764_746)
+def test_table_aligns_names_and_sums_parameters():
+    summary = LayerSummary([LayerInfo("Conv2d", (1, 96, 54, 54), 11_712),
+                            LayerInfo("MaxPool2d", (1, 96, 26, 26), 0)])
     assert str(summary) == ("Conv2d     output shape: (1, 96, 54, 54)\n"
                             "MaxPool2d  output shape: (1, 96, 26, 26)\n"
-                            "parameters: 46,764,746")
+                            "parameters: 11,712")
     assert summary.shapes == [(1, 96, 54, 54), (1, 96, 26, 26)]
+    assert summary.num_params == 11_712
 
 
 def test_wrong_input_error_counts_layers_from_one():

@@ -35,3 +35,28 @@ def test_history_and_final_report(capsys):
 
 def test_empty_history_reports_zero_speed():
     assert TrainingHistory(device="cpu").examples_per_sec == 0.0
+
+
+def test_notebook_progress_bar_redraws_one_line(monkeypatch):
+    import IPython.display
+
+    from d2lutils.training import NotebookProgressBar
+
+    class Handle:  # what display(..., display_id=True) returns in a notebook
+        def __init__(self, shown):
+            self.shown = [shown]
+
+        def update(self, obj):
+            self.shown.append(obj)
+
+    handles = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, display_id: handles.append(Handle(obj)) or handles[-1])
+    bar = NotebookProgressBar(total=8, min_interval=3600)  # no redraw until close()
+    for _ in range(8):
+        bar.update()
+    bar.close()
+    assert len(handles) == 1  # one output, updated in place
+    first, final = [str(shown.data) for shown in handles[0].shown]
+    assert first.startswith("  0%|") and "0/8" in first
+    assert final.startswith("100%|") and "8/8" in final

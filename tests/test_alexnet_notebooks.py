@@ -1,0 +1,90 @@
+"""The three AlexNet notebooks: what their stored outputs must say, and the side-by-side page.
+
+nbval checks that a fresh run reproduces the stored outputs; these tests check
+that the stored outputs are the right ones in the first place.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMEWORKS = ["pytorch", "tensorflow", "mxnet"]
+SIDE_BY_SIDE = (ROOT / "book" / "alexnet_side_by_side.md").read_text()
+
+# (channels, height, width) after each layer that changes the shape, for one
+# 1x224x224 image; then the flattened and fully connected widths.
+EXPECTED_CHW = [(96, 54, 54), (96, 26, 26), (256, 26, 26), (256, 12, 12), (384, 12, 12),
+                (256, 12, 12), (256, 5, 5)]
+EXPECTED_FLAT = [6400, 4096, 10]
+VOLATILE = ("d2l.try_gpu()", "d2l.choose_budget(", "d2l.train_ch6(", "datetime")
+
+
+def notebook(framework):
+    return nbformat.read(ROOT / "notebooks" / f"alexnet_{framework}.ipynb", as_version=4)
+
+
+def code_cell(nb, text):
+    return next(c for c in nb.cells if c.cell_type == "code" and text in c.source)
+
+
+def stdout(cell):
+    return "".join(o.text for o in cell.outputs
+                   if o.output_type == "stream" and o.name == "stdout")
+
+
+def stored_shapes(framework):
+    table = stdout(code_cell(notebook(framework), "d2l.layer_summary(net"))
+    shapes = [tuple(int(n) for n in re.findall(r"\d+", shape))
+              for shape in re.findall(r"output shape: \(([\d, ]+)\)", table)]
+    distinct = [s for i, s in enumerate(shapes) if i == 0 or s != shapes[i - 1]]
+    return distinct, table.splitlines()[-1]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_stored_shape_table_is_alexnet(framework):
+    shapes, last_line = stored_shapes(framework)
+    if framework == "tensorflow":  # channels last
+        expected = [(1, h, w, c) for c, h, w in EXPECTED_CHW]
+    else:
+        expected = [(1, c, h, w) for c, h, w in EXPECTED_CHW]
+    assert shapes == expected + [(1, n) for n in EXPECTED_FLAT]
+    assert last_line == "parameters: 46,764,746"
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_only_machine_dependent_cells_escape_nbval(framework):
+    for cell in notebook(framework).cells:
+        if cell.cell_type != "code":
+            continue
+        ignored = "nbval-ignore-output" in cell.metadata.get("tags", [])
+        assert ignored == any(text in cell.source for text in VOLATILE), cell.source[:80]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_notebook_says_which_budget_its_outputs_came_from(framework):
+    nb = notebook(framework)
+    provenance = stdout(code_cell(nb, "datetime"))
+    budget = re.search(r": (quick|full) budget", provenance).group(1)
+    intro = nb.cells[0].source
+    assert f"with the {budget} budget" in intro
+    if budget == "quick":
+        assert "not how well AlexNet\nlearns" in intro
+    assert re.search(r"images, (CPU: .+|.+ \((cuda|/GPU|gpu).*\)), ", provenance)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_side_by_side_page_shows_what_the_notebook_runs(framework):
+    nb = notebook(framework)
+    assert code_cell(nb, "def alexnet(").source in SIDE_BY_SIDE, (
+        f"the definition in alexnet_{framework}.ipynb changed: update "
+        f"book/alexnet_side_by_side.md")
+    assert stdout(code_cell(nb, "d2l.layer_summary(net")) in SIDE_BY_SIDE
+
+
+def test_side_by_side_tabs_switch_together():
+    assert SIDE_BY_SIDE.count(":sync-group: framework") == 2
+    for framework in FRAMEWORKS:
+        assert SIDE_BY_SIDE.count(f":sync: {framework}") == 2
