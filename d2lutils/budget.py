@@ -8,6 +8,7 @@ on a CPU. The environment variable ``D2LUTILS_BUDGET`` overrides the choice.
 """
 
 import os
+import textwrap
 from typing import NamedTuple
 
 BUDGET_ENV_VAR = "D2LUTILS_BUDGET"
@@ -44,7 +45,7 @@ def choose_budget(has_gpu, announce=True):
         budget = FULL if setting == "full" else QUICK
         reason = f"{BUDGET_ENV_VAR}={setting}"
     if announce:
-        print(describe_budget(budget, reason, has_gpu))
+        print(textwrap.fill(describe_budget(budget, reason, has_gpu), width=78))
     return budget
 
 

@@ -131,4 +131,4 @@ class NotebookProgressBar:
         from IPython.display import Pretty
 
         elapsed = time.perf_counter() - self.start
-        return Pretty(tqdm.format_meter(self.n, self.total, elapsed, ncols=80, unit="batch"))
+        return Pretty(tqdm.format_meter(self.n, self.total, elapsed, ncols=72, unit="batch"))
