@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test book setup data clean
+.PHONY: test book setup data browser clean
 
-test: setup data
+test: setup data browser
 	$(BIN)/python -m pytest
 
 book: setup
@@ -24,5 +24,9 @@ $(VENV)/installed: constraints.txt requirements.txt pyproject.toml
 data: setup
 	PYTHON=$(BIN)/python sh scripts/get-fashion-mnist.sh
 
+# Debian's Chromium and its driver, for the test that reads the book in a real browser.
+browser:
+	sh scripts/apt-install.sh chromium chromium-driver
+
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache test-artifacts

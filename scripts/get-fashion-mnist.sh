@@ -6,20 +6,9 @@
 set -eu
 PYTHON=${PYTHON:-python3}
 
-if "$PYTHON" -m d2lutils.data --no-download >/dev/null 2>&1; then
-    "$PYTHON" -m d2lutils.data --no-download
-    exit 0
+if ! "$PYTHON" -m d2lutils.data --no-download >/dev/null 2>&1; then
+    sh "$(dirname "$0")/apt-install.sh" dataset-fashion-mnist || true
 fi
-
-if command -v apt-get >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi
-    if [ "$SUDO" != none ]; then
-        echo "Installing Debian's dataset-fashion-mnist ..."
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
-    fi
-fi
-
 # Finds the files (or downloads them), verifies them, and says where they are;
 # fails with instructions when neither worked.
 "$PYTHON" -m d2lutils.data

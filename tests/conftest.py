@@ -5,6 +5,9 @@
 import mxnet  # noqa: F401
 
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +38,21 @@ def no_data_anywhere(tmp_path, monkeypatch):
     monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
     monkeypatch.setattr(data, "SYSTEM_DIR", tmp_path / "no-system-copy")
     return tmp_path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# The book's own extension reads _toc.yml; the tests use the same reading.
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The book built from this checkout with warnings as errors; its _build/html folder."""
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
+         "--warningiserror", "--nitpick", "--keep-going"],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out / "_build" / "html"

@@ -67,12 +67,12 @@ def test_only_machine_dependent_cells_escape_nbval(framework):
 def test_notebook_says_which_budget_its_outputs_came_from(framework):
     nb = notebook(framework)
     provenance = stdout(code_cell(nb, "datetime"))
-    budget = re.search(r": (quick|full) budget", provenance).group(1)
+    budget = re.match(r"(quick|full) budget: ", provenance).group(1)
     intro = nb.cells[0].source
     assert f"with the {budget} budget" in intro
     if budget == "quick":
         assert "not how well AlexNet\nlearns" in intro
-    assert re.search(r"images, (CPU: .+|.+ \((cuda|/GPU|gpu).*\)), ", provenance)
+    assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \((cuda|/GPU|gpu).*\)), ", provenance)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -1,29 +1,20 @@
 """The book: every notebook is in it, executed, installable on Colab, and it builds cleanly."""
 
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from notebook_status import toc_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def toc_files(entries):
-    for entry in entries:
-        if "file" in entry:
-            yield entry["file"]
-        for key in ("chapters", "sections", "parts"):
-            yield from toc_files(entry.get(key, []))
-
-
 def test_every_notebook_is_in_the_table_of_contents():
-    listed = set(toc_files(TOC["parts"]))
+    listed = set(toc_entries(ROOT))
     assert NOTEBOOKS, "no notebooks found"
     for notebook in NOTEBOOKS:
         assert f"notebooks/{notebook.stem}" in listed, f"{notebook.name} missing from _toc.yml"
@@ -44,19 +35,31 @@ def test_setup_cell_installs_from_the_configured_repository(notebook):
     assert f"git+{CONFIG['repository']['url']}" in first_code.source
 
 
-def test_book_builds_without_warnings(tmp_path):
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(tmp_path),
-         "--warningiserror", "--nitpick", "--keep-going"],
-        capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = tmp_path / "_build" / "html"
+def test_book_builds_without_warnings(built_book):
     assert "AlexNet: the network that started deep learning" in (
-        html / "book" / "intro.html").read_text()
+        built_book / "book" / "intro.html").read_text()
     for notebook in NOTEBOOKS:
-        page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+        page = (built_book / "notebooks" / f"{notebook.stem}.html").read_text()
         colab = (f"https://colab.research.google.com/github/"
                  f"{CONFIG['repository']['url'].removeprefix('https://github.com/')}"
                  f"/blob/{CONFIG['repository']['branch']}/notebooks/{notebook.name}")
         assert colab in page, f"{notebook.name}: no Colab launch link"
+
+
+def test_status_page_lists_every_notebook_with_its_run(built_book):
+    page = (built_book / "book" / "status.html").read_text()
+    for notebook in NOTEBOOKS:
+        assert f"{notebook.stem}</span></a>" in page
+    assert page.count(" UTC</p></td>") == len(NOTEBOOKS)  # every notebook has a last run
+    for framework in ("pytorch", "tensorflow", "mxnet"):  # the training notebooks' headline
+        row = page[page.index(f"alexnet_{framework}</span>"):]
+        assert re.search(r"(quick|full) budget: \d+ epoch\(s\) on [\d,]+ images, "
+                         r"test accuracy \d\.\d{3}", row[:row.index("</tr>")])
+
+
+def test_references_page_lists_the_sources(built_book):
+    page = (built_book / "book" / "references.html").read_text().lower()
+    for title in ("ImageNet Classification with Deep Convolutional Neural Networks",
+                  "ImageNet Large Scale Visual Recognition Challenge",
+                  "Fashion-MNIST: a Novel Image Dataset"):
+        assert title.lower() in page
