@@ -5,7 +5,9 @@
 set -eu
 missing=""
 for package in "$@"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+    # "install ok installed": a removed package can still be known to dpkg.
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing="$missing $package"
 done
 [ -z "$missing" ] && exit 0
 command -v apt-get >/dev/null 2>&1 || { echo "apt-get not found; cannot install:$missing" >&2; exit 1; }
