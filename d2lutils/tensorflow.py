@@ -17,8 +17,8 @@ from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor
 
-__all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
-           "layer_summary", "evaluate_accuracy", "train_ch6"]
+__all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
+           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6"]
 
 
 def try_gpu():
