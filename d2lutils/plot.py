@@ -17,18 +17,27 @@ def in_notebook():
 
 
 def show_images(images, titles=None, num_cols=8, scale=1.4):
-    """Draw grayscale images (N, H, W) in a grid, each under its title; return the figure."""
+    """Draw images in a grid, each under its title; return the figure.
+
+    images: grayscale (N, H, W), drawn dark on light, or colour (N, H, W, 3)
+    with values in [0, 1] (floats) or 0..255 (uint8).
+    """
     images = np.asarray(images)
-    if images.ndim != 3:
-        raise ValueError(f"show_images expects grayscale images of shape (N, H, W), got "
-                         f"{images.shape}; drop the channel axis first.")
+    colour = images.ndim == 4 and images.shape[-1] == 3
+    if images.ndim != 3 and not colour:
+        raise ValueError(f"show_images expects grayscale images (N, H, W) or colour images "
+                         f"(N, H, W, 3), got shape {images.shape}; for a single image add "
+                         f"a batch axis, for (N, 1, H, W) drop the channel axis.")
     num_rows = math.ceil(len(images) / num_cols)
     fig, axes = plt.subplots(num_rows, num_cols, squeeze=False,
                              figsize=(num_cols * scale, num_rows * (scale + 0.25)))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(images[i], cmap="gray_r")
+            if colour:
+                ax.imshow(images[i])
+            else:
+                ax.imshow(images[i], cmap="gray_r")
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
     fig.tight_layout()

@@ -21,9 +21,19 @@ def test_show_images_draws_a_titled_grid(fashion_dir):
 
 
 def test_show_images_refuses_a_channel_axis():
-    with pytest.raises(ValueError, match=r"grayscale images of shape \(N, H, W\), got "
-                                         r"\(2, 1, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"got shape \(2, 1, 28, 28\); .* drop the channel"):
         plot.show_images(np.zeros((2, 1, 28, 28)))
+
+
+def test_show_images_draws_colour_images_in_colour():
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, size=(3, 5, 6, 3), dtype=np.uint8)
+    fig = plot.show_images(photos, num_cols=3)
+    drawn = fig.get_axes()[1].get_images()[0]
+    np.testing.assert_array_equal(drawn.get_array(), photos[1])
+    assert drawn.get_cmap().name != "gray_r"
+    gray = plot.show_images(photos[..., 0], num_cols=3).get_axes()[1].get_images()[0]
+    assert gray.get_cmap().name == "gray_r"
 
 
 def test_outside_a_notebook():

@@ -1,0 +1,93 @@
+"""The paper notebook and the parity notebook: what their stored outputs must say.
+
+nbval re-runs both notebooks (and fails on any assertion inside them); these
+tests check that the stored outputs carry the right figures in the first place,
+and that the pages quoting them agree.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = nbformat.read(ROOT / "notebooks" / "alexnet_paper.ipynb", as_version=4)
+PARITY = nbformat.read(ROOT / "notebooks" / "alexnet_parity.ipynb", as_version=4)
+SIDE_BY_SIDE = (ROOT / "book" / "alexnet_side_by_side.md").read_text()
+
+# Cells whose output depends on the machine or on a training run.
+PAPER_VOLATILE = ("d2l.try_gpu()", "d2l.choose_budget(", "train_paper_recipe(",
+                  "d2l.train_ch6(", "default_net", "neighbour_grid(", "datetime")
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def stdout_of(nb, text):
+    cell = next(c for c in code_cells(nb) if text in c.source)
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def test_paper_table_gives_the_published_counts():
+    totals = stdout_of(PAPER, "single_tower = ")
+    assert "parameters, two towers:          60,965,224\n" in totals
+    assert "parameters, one tower (groups=1): 62,378,344 (+1,413,120)" in totals
+    assert ("neurons per layer: 290,400 - 186,624 - 64,896 - 64,896 - 43,264 - 4,096 - 4,096 "
+            "- 1,000") in totals
+    assert "neurons in all:    659,272" in totals
+    assert "(1.45 GFLOP)" in totals  # the figure the hardware notebook uses
+    table = stdout_of(PAPER, "print_cost_table(rows)")
+    first_conv = next(line for line in table.splitlines() if line.startswith("Conv2d"))
+    assert first_conv.split()[1:4] == ["96x55x55", "34,944", "290,400"]
+
+
+def test_paper_checks_its_own_lrn_and_counts_the_crops():
+    assert "matches finite differences: True" in stdout_of(PAPER, "gradcheck")
+    assert stdout_of(PAPER, "value_and_gradient(LocalResponseNorm())").count(
+        "ours equal PyTorch's with alpha=5e-4") == 2
+    crops = stdout_of(PAPER, "hashlib")
+    assert "33 offsets per side; distinct patches: 2,178 = 2 x 33^2" in crops
+
+
+def test_paper_momentum_rules_agree_until_the_learning_rate_drops():
+    lines = stdout_of(PAPER, "def trajectory(").splitlines()
+    gaps = [float(re.search(r"difference (\S+)", line).group(1)) for line in lines]
+    assert max(gaps[:5]) < 1e-6 and min(gaps[5:]) > 1e-2
+
+
+def test_paper_budget_and_provenance_are_stated():
+    provenance = stdout_of(PAPER, "datetime")
+    budget = re.search(r"\((quick|full) budget\)", provenance).group(1)
+    assert f"with the {budget}\nbudget" in PAPER.cells[0].source
+    assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \(cuda.*\)), PyTorch ", provenance)
+
+
+@pytest.mark.parametrize("nb, volatile", [(PAPER, PAPER_VOLATILE),
+                                          (PARITY, ("d2lutils.torch as d2l", "logits = {",
+                                                   "assert largest"))],
+                         ids=["paper", "parity"])
+def test_only_machine_or_run_dependent_cells_escape_nbval(nb, volatile):
+    for cell in code_cells(nb):
+        ignored = "nbval-ignore-output" in cell.metadata.get("tags", [])
+        assert ignored == any(text in cell.source for text in volatile), cell.source[:80]
+
+
+def stored_parity():
+    text = stdout_of(PARITY, "assert largest < 1e-4")
+    return re.search(r"over all logits: (\S+) \(float32", text).group(1)
+
+
+def test_parity_result_is_below_the_bound_and_quoted_on_the_side_by_side_page():
+    largest = stored_parity()
+    assert float(largest) < 1e-4
+    assert f"largest absolute difference of {largest}" in SIDE_BY_SIDE, (
+        "book/alexnet_side_by_side.md must quote the parity notebook's stored result")
+
+
+def test_parity_uses_the_definitions_from_the_framework_notebooks():
+    source = "".join(c.source for c in code_cells(PARITY))
+    for framework in ("pytorch", "tensorflow", "mxnet"):
+        assert f'definition_from("alexnet_{framework}.ipynb"' in source
+    assert "\ndef alexnet(" not in "\n" + source  # no definition of its own
