@@ -80,12 +80,18 @@ class FashionMNISTBatches:
 
     def prepare(self, images):
         """uint8 (batch, 28, 28) -> float32 (batch, 1, size, size), scaled to [0, 1] once."""
-        X = images.expand_dims(axis=1).astype("float32") / 255
-        if self.resize is not None:
-            # align_corners=False samples pixel centres, as PyTorch and TensorFlow do.
-            X = nd.contrib.BilinearResize2D(X, height=self.resize, width=self.resize,
-                                            align_corners=False)
-        return X
+        X = images.astype("float32") / 255
+        if self.resize is None:
+            return X.expand_dims(axis=1)
+        size = self.resize
+        if self.device.device_type == "cpu":
+            # OpenCV's bilinear resize of the whole (batch, h, w, 1) stack: the same
+            # pixel-centre interpolation as below, and about 4x faster on a CPU.
+            X = nd.image.resize(X.expand_dims(axis=3), size=(size, size), interp=1)
+            return X.reshape((-1, 1, size, size))  # one channel: channels-last = first
+        # align_corners=False samples pixel centres, as PyTorch and TensorFlow do.
+        return nd.contrib.BilinearResize2D(X.expand_dims(axis=1), height=size, width=size,
+                                           align_corners=False)
 
 
 def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,

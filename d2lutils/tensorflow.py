@@ -13,6 +13,7 @@ import tensorflow as tf
 from .budget import choose_budget as _choose_budget
 from .data import check_batching, make_loaders
 from .hardware import cpu_description
+from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor
@@ -57,6 +58,8 @@ class FashionMNISTBatches:
         with tf.device(self.device):
             self.images = tf.constant(images)
             self.labels = tf.constant(labels.astype("int32"))
+            if resize is not None:
+                self.resize_matrix = tf.constant(bilinear_matrix(images.shape[1], resize))
         self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
 
     def __len__(self):
@@ -75,10 +78,14 @@ class FashionMNISTBatches:
 
     def prepare(self, images):
         """uint8 (batch, 28, 28) -> float32 (batch, size, size, 1), scaled to [0, 1] once."""
-        X = tf.cast(images[..., tf.newaxis], tf.float32) / 255
+        X = tf.cast(images, tf.float32) / 255
         if self.resize is not None:
-            X = tf.image.resize(X, (self.resize, self.resize), method="bilinear")
-        return X
+            # Bilinear resizing as two matrix products, rows then columns (see
+            # d2lutils.resize): the same numbers as tf.image.resize, about twice
+            # as fast on a CPU (benchmarks/loader_speed.py).
+            R = self.resize_matrix
+            X = tf.matmul(tf.matmul(R, X), R, transpose_b=True)
+        return X[..., tf.newaxis]
 
 
 def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,

@@ -22,6 +22,7 @@ class TrainingHistory:
     test_acc: list = field(default_factory=list)   # one per epoch
     num_examples: int = 0                          # training examples processed
     train_seconds: float = 0.0                     # time in training steps only
+    epochs: list = field(default_factory=list)     # (examples, seconds) per epoch
 
     @property
     def examples_per_sec(self):
@@ -84,6 +85,7 @@ class TrainingMonitor:
         """Record the end of an epoch: examples seen, training time, test accuracy."""
         self.history.num_examples += num_examples
         self.history.train_seconds += seconds
+        self.history.epochs.append((num_examples, seconds))
         self.history.test_acc.append(test_acc)
         _, loss, acc = self.history.points[-1]
         if self.plot:

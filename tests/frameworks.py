@@ -4,6 +4,7 @@ Each entry knows how to turn a batch into a NCHW numpy array and how to build
 the same small LeNet-style network in its framework.
 """
 
+import contextlib
 import importlib
 
 import numpy as np
@@ -23,8 +24,19 @@ def to_nchw(name, X):
 
 def to_numpy(name, tensor):
     if name == "torch":
+        import torch
+        if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
+            tensor = tensor.float()
         return tensor.detach().cpu().numpy()
     return tensor.asnumpy() if name == "mxnet" else tensor.numpy()
+
+
+def inference_precision(name, device):
+    """The arithmetic the framework's evaluate_accuracy uses (PyTorch: bf16 where native)."""
+    if name == "torch":
+        import torch
+        return module(name)._mixed_precision(torch.device(device))
+    return contextlib.nullcontext()
 
 
 def input_shape(name, size, channels=1):

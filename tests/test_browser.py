@@ -17,6 +17,8 @@ from notebook_status import toc_entries
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -67,8 +69,11 @@ def test_next_links_walk_the_table_of_contents(site, browser):
     browser.get(site)  # index.html redirects to the first page
     visited = []
     for _ in range(len(toc_pages()) + 1):
+        # Wait for the page itself: the redirect from index.html happens after loading.
+        heading = WebDriverWait(browser, 30).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "article h1")))
+        assert heading.text  # the page rendered
         visited.append(browser.current_url.removeprefix(site).removesuffix(".html"))
-        assert browser.find_element(By.CSS_SELECTOR, "article h1").text  # the page rendered
         following = browser.find_elements(By.CSS_SELECTOR, "a.right-next")
         if not following:
             break

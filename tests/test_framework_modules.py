@@ -127,8 +127,9 @@ def test_evaluate_accuracy_counts_correct_predictions(name, fashion_dir):
     net = frameworks.small_cnn(name)
     device = d2l.try_gpu()
     d2l.train_ch6(net, test_iter, test_iter, num_epochs=1, lr=0.1, device=device)
-    predictions = np.concatenate([frameworks.to_numpy(name, net(X)).argmax(axis=1)
-                                  for X, _ in test_iter])
+    with frameworks.inference_precision(name, device):  # as evaluate_accuracy computes
+        predictions = np.concatenate([frameworks.to_numpy(name, net(X)).argmax(axis=1)
+                                      for X, _ in test_iter])
     labels = data.load_fashion_mnist(fashion_dir).test_labels[:100]
     assert d2l.evaluate_accuracy(net, test_iter, device) == pytest.approx(
         np.mean(predictions == labels))

@@ -66,7 +66,7 @@ def test_paper_budget_and_provenance_are_stated():
 
 @pytest.mark.parametrize("nb, volatile", [(PAPER, PAPER_VOLATILE),
                                           (PARITY, ("d2lutils.torch as d2l", "logits = {",
-                                                   "assert largest"))],
+                                                    "tensorflow_lrn", "assert largest"))],
                          ids=["paper", "parity"])
 def test_only_machine_or_run_dependent_cells_escape_nbval(nb, volatile):
     for cell in code_cells(nb):

@@ -23,6 +23,7 @@ def test_history_and_final_report(capsys):
     assert [x for x, _, _ in history.points] == [0.5, 1.0, 1.5, 2.0]
     assert history.final == (0.25, 0.75, pytest.approx(0.7))
     assert history.examples_per_sec == 16.0
+    assert history.epochs == [(8, 0.5), (8, 0.5)]
     out = capsys.readouterr()
     # Outside a notebook each epoch gets a line, then the two closing lines.
     assert out.out.splitlines() == [

@@ -75,16 +75,33 @@ def _stdout(cell):
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
 
-class NotebookStatus(SphinxDirective):
-    """Insert the status table of the notebooks listed in _toc.yml."""
+class GeneratedMarkdown(SphinxDirective):
+    """A directive that inserts Markdown generated from files in the book's source."""
+
+    def sources(self):
+        """The files the Markdown is read from: the page is rebuilt when one changes."""
+        raise NotImplementedError
+
+    def markdown(self):
+        raise NotImplementedError
 
     def run(self):
-        for path in notebooks_in_toc(self.env.srcdir):
-            self.env.note_dependency(str(path))  # rebuild the page when a notebook changes
-        table = StringList(status_table(self.env.srcdir).splitlines(), source="notebook-status")
+        for path in self.sources():
+            self.env.note_dependency(str(path))
+        lines = StringList(self.markdown().splitlines(), source=type(self).__name__)
         container = nodes.container()
-        self.state.nested_parse(table, self.content_offset, container)
+        self.state.nested_parse(lines, self.content_offset, container)
         return container.children
+
+
+class NotebookStatus(GeneratedMarkdown):
+    """Insert the status table of the notebooks listed in _toc.yml."""
+
+    def sources(self):
+        return notebooks_in_toc(self.env.srcdir)
+
+    def markdown(self):
+        return status_table(self.env.srcdir)
 
 
 def setup(app):

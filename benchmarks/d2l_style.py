@@ -1,0 +1,63 @@
+"""The reference pipelines: Fashion-MNIST resized image by image, as d2l loads it.
+
+Each framework's version holds the 28x28 images in host memory and resizes
+one image at a time on the CPU before batching: PIL in torchvision workers,
+a per-example tf.data map, Gluon's transforms in DataLoader workers. These
+are what the chapter's loaders (uint8 on the device, one resize per batch)
+are measured against.
+"""
+
+NUM_WORKERS = 4  # what d2l's get_dataloader_workers() returns
+
+
+def torch_loader(images, labels, batch_size, size, num_workers=NUM_WORKERS):
+    """A torch DataLoader of (float32 NCHW in [0, 1], int64) batches, resized per image by PIL."""
+    import warnings
+
+    import torch
+    from PIL import Image
+    from torchvision import transforms
+
+    # d2l uses 4 workers whatever the machine; on 2 cores PyTorch warns about it.
+    warnings.filterwarnings("ignore", message="This DataLoader will create")
+
+    class PerImageResize(torch.utils.data.Dataset):
+        def __init__(self):
+            self.transform = transforms.Compose([transforms.Resize(size), transforms.ToTensor()])
+
+        def __len__(self):
+            return len(labels)
+
+        def __getitem__(self, i):
+            return self.transform(Image.fromarray(images[i])), int(labels[i])
+
+    return torch.utils.data.DataLoader(PerImageResize(), batch_size, shuffle=True,
+                                       num_workers=num_workers,
+                                       persistent_workers=num_workers > 0)
+
+
+def tensorflow_loader(images, labels, batch_size, size):
+    """A tf.data pipeline of (float32 NHWC in [0, 1], int32) batches, resized per image."""
+    import tensorflow as tf
+
+    def resize_one(image, label):
+        image = tf.cast(image[..., None], tf.float32) / 255
+        return tf.image.resize(image, (size, size)), label
+
+    return (tf.data.Dataset.from_tensor_slices((images, labels.astype("int32")))
+            .shuffle(len(labels))
+            .map(resize_one, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def mxnet_loader(images, labels, batch_size, size, num_workers=NUM_WORKERS):
+    """A Gluon DataLoader of (float32 NCHW in [0, 1], float32) batches, resized per image."""
+    from mxnet import gluon, nd
+    from mxnet.gluon.data.vision import transforms
+
+    dataset = gluon.data.ArrayDataset(nd.array(images[..., None], dtype="uint8"),
+                                      labels.astype("float32"))
+    transform = transforms.Compose([transforms.Resize(size), transforms.ToTensor()])
+    return gluon.data.DataLoader(dataset.transform_first(transform), batch_size, shuffle=True,
+                                 num_workers=num_workers)

@@ -1,0 +1,57 @@
+"""The `{benchmark-results}` directive: the stored results of the speed benchmarks.
+
+Read from benchmarks/results/*.json when the book is built, so the status page
+shows exactly what the last benchmark runs wrote, with the hardware each ran on.
+"""
+
+import json
+from pathlib import Path
+
+from notebook_status import GeneratedMarkdown  # same folder, on Sphinx's path
+
+
+def result_files(root):
+    return sorted((Path(root) / "benchmarks" / "results").glob("*.json"))
+
+
+def benchmark_table(root):
+    """Every stored benchmark result as Markdown tables (training speed, then loaders)."""
+    training = ["| hardware | date | baseline (d2l-style) | ours (`train_ch6`) | speed-up "
+                "| share of bf16 peak | full 10 epochs |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+    loading = ["| hardware | date | framework | per image | ours (per batch) | speed-up |",
+               "| --- | --- | --- | --- | --- | --- |"]
+    for path in result_files(root):
+        result = json.loads(path.read_text())
+        date = result["date"][:10]
+        if result["benchmark"] == "train_speed":
+            share, run = result["share_of_bf16_peak"], result["full_run"]
+            share = "—" if share is None else f"{share:.1%}"
+            run = ("not run" if run is None
+                   else f"{run['train_seconds']:.1f} s training, test acc {run['test_acc']:.3f}")
+            training.append(
+                f"| {result['hardware']} | {date} "
+                f"| {result['baseline']['images_per_sec']:,.0f} images/s "
+                f"| {result['ours']['images_per_sec']:,.0f} images/s "
+                f"| {result['speedup']:.2f}× | {share} | {run} |")
+        elif result["benchmark"] == "loader_speed":
+            for framework, speeds in result["frameworks"].items():
+                loading.append(f"| {result['hardware']} | {date} | {framework} "
+                               f"| {speeds['per_image']:,.0f} images/s "
+                               f"| {speeds['ours']:,.0f} images/s | {speeds['speedup']:.1f}× |")
+    return "\n".join(training + [""] + loading)
+
+
+class BenchmarkResults(GeneratedMarkdown):
+    """Insert the tables of stored benchmark results."""
+
+    def sources(self):
+        return result_files(self.env.srcdir)
+
+    def markdown(self):
+        return benchmark_table(self.env.srcdir)
+
+
+def setup(app):
+    app.add_directive("benchmark-results", BenchmarkResults)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

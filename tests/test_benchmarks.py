@@ -1,0 +1,105 @@
+"""benchmarks/: the speed benchmarks run end to end (tiny sizes), refuse bad settings,
+and their stored results reach the book's status page."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import loader_speed  # noqa: E402
+import train_speed  # noqa: E402
+
+
+def test_train_speed_runs_both_paths_and_writes_its_result(tmp_path, fashion_dir, capsys):
+    out = tmp_path / "result.json"
+    train_speed.main(["--device", "cpu", "--steps", "2", "--warmup", "1", "--batch-size", "4",
+                      "--workers", "0", "--ablation", "--out", str(out)])
+    result = json.loads(out.read_text())
+    for path in ("baseline", "ours"):
+        assert result[path]["images_per_sec"] > 0
+    assert result["speedup"] == pytest.approx(
+        result["ours"]["images_per_sec"] / result["baseline"]["images_per_sec"])
+    assert result["hardware"].startswith("CPU: ")
+    assert result["settings"]["steps"] == 2 and result["versions"]["torch"]
+    assert result["share_of_bf16_peak"] is None  # no GPU, no bf16 peak to compare with
+    assert set(result["targets"]) == {"ours no slower than baseline"}
+    assert set(result["ablation"]) == {"float32, NCHW", "float32, channels-last",
+                                       "bfloat16, NCHW", "bfloat16, channels-last"}
+    assert result["full_run"] is None and result["compiled"] is None
+    printed = capsys.readouterr().out
+    assert "(a) baseline, d2l-style:" in printed and "(b) ours, train_ch6:" in printed
+
+
+def test_flop_count_is_forward_and_backward():
+    # 1.88 GFLOP forward (the hardware notebook); backward costs about twice that,
+    # less the first layer's gradient with respect to the image, which is not needed.
+    flop = train_speed.flop_per_training_image(train_speed.chapter_alexnet())
+    assert 5.4e9 < flop < 5.7e9
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--device", "cpu", "--full-run"], "--full-run trains ten epochs"),
+    (["--device", "cpu", "--steps", "500", "--batch-size", "128"], "Fashion-MNIST has 60,000"),
+])
+def test_train_speed_refuses_runs_it_cannot_do(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        train_speed.main(argv)
+
+
+def test_train_speed_refuses_nonsense_settings(capsys):
+    with pytest.raises(SystemExit):
+        train_speed.main(["--steps", "0"])
+    assert "--steps must be positive, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_train_speed_says_when_there_is_no_gpu():
+    with pytest.raises(SystemExit, match="no CUDA GPU is visible"):
+        train_speed.main(["--device", "cuda"])
+
+
+def test_loader_speed_measures_every_framework(tmp_path, fashion_dir):
+    out = tmp_path / "loaders.json"
+    loader_speed.main(["--batches", "2", "--batch-size", "8", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert list(result["frameworks"]) == ["mxnet", "torch", "tensorflow"]
+    for speeds in result["frameworks"].values():
+        assert speeds["per_image"] > 0 and speeds["ours"] > 0
+        assert speeds["speedup"] == pytest.approx(speeds["ours"] / speeds["per_image"])
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow", "mxnet"])
+def test_reference_loaders_deliver_what_ours_deliver(framework, fashion_dir):
+    # Same shapes, ranges and labels: the comparison is like for like.
+    import d2l_style
+
+    from d2lutils import data
+    from tests import frameworks
+
+    fashion = data.load_fashion_mnist(fashion_dir)
+    images, labels = fashion.train_images[:16], fashion.train_labels[:16]
+    if framework == "torch":
+        loader = d2l_style.torch_loader(images, labels, 16, 224, num_workers=0)
+    elif framework == "tensorflow":
+        loader = d2l_style.tensorflow_loader(images, labels, 16, 224)
+    else:
+        loader = d2l_style.mxnet_loader(images, labels, 16, 224, num_workers=0)
+    X, y = next(iter(loader))
+    X = frameworks.to_nchw(framework, X)
+    assert X.shape == (16, 1, 224, 224) and 0 <= X.min() and X.max() <= 1
+    assert sorted(frameworks.to_numpy(framework, y).astype(int)) == sorted(labels.tolist())
+
+
+def test_status_page_shows_the_stored_benchmark_results(built_book):
+    page = (built_book / "book" / "status.html").read_text()
+    stored = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
+    assert stored, "no benchmark result is stored in benchmarks/results/"
+    for path in stored:
+        result = json.loads(path.read_text())
+        assert result["hardware"] in page
+        if result["benchmark"] == "train_speed":
+            assert f"{result['ours']['images_per_sec']:,.0f} images/s" in page
