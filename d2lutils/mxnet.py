@@ -86,7 +86,10 @@ class FashionMNISTBatches:
         size = self.resize
         if self.device.device_type == "cpu":
             # OpenCV's bilinear resize of the whole (batch, h, w, 1) stack: the same
-            # pixel-centre interpolation as below, and about 4x faster on a CPU.
+            # pixel-centre interpolation as below and as d2lutils.resize. On the test
+            # CPU it was several times faster, in benchmarks/loader_speed.py, than
+            # both BilinearResize2D and the two matrix products the other frameworks
+            # use (MXNet's batch_dot is slow there), so MXNet alone resizes this way.
             X = nd.image.resize(X.expand_dims(axis=3), size=(size, size), interp=1)
             return X.reshape((-1, 1, size, size))  # one channel: channels-last = first
         # align_corners=False samples pixel centres, as PyTorch and TensorFlow do.

@@ -81,8 +81,7 @@ class FashionMNISTBatches:
         X = tf.cast(images, tf.float32) / 255
         if self.resize is not None:
             # Bilinear resizing as two matrix products, rows then columns (see
-            # d2lutils.resize): the same numbers as tf.image.resize, about twice
-            # as fast on a CPU (benchmarks/loader_speed.py).
+            # d2lutils.resize); the same numbers as tf.image.resize(method="bilinear").
             R = self.resize_matrix
             X = tf.matmul(tf.matmul(R, X), R, transpose_b=True)
         return X[..., tf.newaxis]

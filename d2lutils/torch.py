@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from .budget import choose_budget as _choose_budget
 from .data import check_batching, make_loaders
 from .hardware import cpu_description
+from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor
@@ -58,6 +59,9 @@ class FashionMNISTBatches:
         self.device = torch.device(device if device is not None else _default_device())
         self.images = torch.from_numpy(images.copy()).to(self.device)
         self.labels = torch.from_numpy(labels.astype("int64")).to(self.device)
+        if resize is not None:
+            self.resize_matrix = torch.from_numpy(
+                bilinear_matrix(images.shape[1], resize)).to(self.device)
         self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
 
     def __len__(self):
@@ -75,11 +79,13 @@ class FashionMNISTBatches:
 
     def prepare(self, images):
         """uint8 (batch, 28, 28) -> float32 (batch, 1, size, size), scaled to [0, 1] once."""
-        X = images.unsqueeze(1).float().div_(255)
+        X = images.float().div_(255)
         if self.resize is not None:
-            X = F.interpolate(X, size=(self.resize, self.resize), mode="bilinear",
-                              align_corners=False)
-        return X
+            # Bilinear resizing as two matrix products, rows then columns (see
+            # d2lutils.resize); the same numbers as F.interpolate(mode="bilinear").
+            R = self.resize_matrix
+            X = R @ X @ R.T
+        return X.unsqueeze(1)
 
 
 def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,
@@ -143,8 +149,9 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     has it natively (autocast keeps the weights and the loss in float32; see
     _mixed_precision), one fused kernel for the SGD update, and no wait for
     the device inside a step. (torch.compile is left out: on the 2-core test
-    CPU it made training slower, 56 against 63 images/s, after up to 45 s of
-    compiling; on a GPU it is still to be measured.)
+    CPU it made training slower, 56 against 65 images/s, plus the time to
+    compile (benchmarks/results/train_speed-cpu.json); on a GPU it is still to
+    be measured.)
     """
     device = torch.device(device)
     net.apply(_init_glorot)

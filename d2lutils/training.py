@@ -20,9 +20,17 @@ class TrainingHistory:
     device: str
     points: list = field(default_factory=list)     # (epoch, train loss, train acc)
     test_acc: list = field(default_factory=list)   # one per epoch
-    num_examples: int = 0                          # training examples processed
-    train_seconds: float = 0.0                     # time in training steps only
-    epochs: list = field(default_factory=list)     # (examples, seconds) per epoch
+    epochs: list = field(default_factory=list)     # (examples, seconds in training steps)
+
+    @property
+    def num_examples(self):
+        """Training examples processed, over all epochs."""
+        return sum(examples for examples, _ in self.epochs)
+
+    @property
+    def train_seconds(self):
+        """Time spent in training steps (not evaluation), over all epochs."""
+        return sum(seconds for _, seconds in self.epochs)
 
     @property
     def examples_per_sec(self):
@@ -83,8 +91,6 @@ class TrainingMonitor:
 
     def record_epoch(self, epoch, num_examples, seconds, test_acc):
         """Record the end of an epoch: examples seen, training time, test accuracy."""
-        self.history.num_examples += num_examples
-        self.history.train_seconds += seconds
         self.history.epochs.append((num_examples, seconds))
         self.history.test_acc.append(test_acc)
         _, loss, acc = self.history.points[-1]

@@ -18,7 +18,7 @@ SIDE_BY_SIDE = (ROOT / "book" / "alexnet_side_by_side.md").read_text()
 
 # Cells whose output depends on the machine or on a training run.
 PAPER_VOLATILE = ("d2l.try_gpu()", "d2l.choose_budget(", "train_paper_recipe(",
-                  "d2l.train_ch6(", "default_net", "neighbour_grid(", "datetime")
+                  "d2l.train_ch6(", "default_net", "nearest(", "datetime")
 
 
 def code_cells(nb):

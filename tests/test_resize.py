@@ -30,3 +30,12 @@ def test_matrix_rows_are_two_weights_summing_to_one():
 def test_matrix_refuses_an_empty_size():
     with pytest.raises(ValueError, match="sizes must be positive, got in_size=28, out_size=0"):
         bilinear_matrix(28, 0)
+
+
+def test_matrix_resizes_as_tensorflow_resize_does(fashion_dir):
+    import tensorflow as tf
+
+    images = data.load_fashion_mnist(fashion_dir).train_images[:8].astype(np.float32) / 255
+    R = bilinear_matrix(28, 224)
+    theirs = tf.image.resize(images[..., None], (224, 224), method="bilinear").numpy()[..., 0]
+    np.testing.assert_allclose(R @ images @ R.T, theirs, atol=1e-5)
