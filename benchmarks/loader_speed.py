@@ -1,15 +1,18 @@
 """Loader speed: Fashion-MNIST at 224x224, resized per image (d2l-style) vs per batch (ours).
 
-    python benchmarks/loader_speed.py                      # all three frameworks
+    .venv/bin/python benchmarks/loader_speed.py          # PyTorch and TensorFlow
+    .venv-mxnet/bin/python benchmarks/loader_speed.py    # MXNet, in its own environment
     python benchmarks/loader_speed.py --frameworks tensorflow --batches 20
 
-For each framework, both loaders deliver `--batches` batches of 128 images
-enlarged to 224x224, and we count images per second, with each batch made
-ready on the device (no training, so only the data path is timed). The
-result goes to benchmarks/results/loader_speed-<device>.json.
+For each framework installed in the environment it runs in, both loaders
+deliver `--batches` batches of 128 images enlarged to 224x224, and we count
+images per second, with each batch made ready on the device (no training, so
+only the data path is timed). The result goes to
+benchmarks/results/loader_speed-cpu-<frameworks>.json.
 """
 
 import argparse
+import importlib.util
 import platform
 import sys
 import time
@@ -20,7 +23,7 @@ import d2l_style  # noqa: E402  (the reference pipelines, next to this file)
 import report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("mxnet", "torch", "tensorflow")  # MXNet must be imported before TensorFlow
+FRAMEWORKS = ("torch", "tensorflow", "mxnet")
 
 
 def loaders(framework, images, labels, batch_size):
@@ -63,14 +66,21 @@ def images_per_sec(loader, wait, num_batches, warmup=2):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
+    installed = [name for name in FRAMEWORKS if importlib.util.find_spec(name) is not None]
+    parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=installed,
+                        help=f"default: those installed here ({', '.join(installed) or 'none'})")
     parser.add_argument("--batches", type=int, default=40, help="timed batches per loader")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", type=Path, help="JSON result (default: "
-                        "benchmarks/results/loader_speed-cpu.json)")
+                        "benchmarks/results/loader_speed-cpu-<frameworks>.json)")
     args = parser.parse_args(argv)
     if args.batches < 1 or args.batch_size < 1:
         parser.error("--batches and --batch-size must be positive")
+    missing = [name for name in args.frameworks if importlib.util.find_spec(name) is None]
+    if missing or not args.frameworks:
+        parser.error(f"not installed in this environment: {', '.join(missing) or 'any framework'}"
+                     f"; run the benchmark with the Python of an environment that has it "
+                     f"(.venv for torch and tensorflow, .venv-mxnet for mxnet)")
 
     from d2lutils import data
     from d2lutils.hardware import cpu_description
@@ -92,7 +102,7 @@ def main(argv=None):
         result["frameworks"][framework] = speeds
         print(f"{framework:<10} per image {speeds['per_image']:>9,.0f} images/s   "
               f"ours {speeds['ours']:>9,.0f} images/s   {speeds['speedup']:.1f}x")
-    default = ROOT / "benchmarks" / "results" / "loader_speed-cpu.json"
+    default = ROOT / "benchmarks" / "results" / f"loader_speed-cpu-{'-'.join(result['frameworks'])}.json"
     return report.write_json(result, args.out or default)
 
 

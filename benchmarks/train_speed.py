@@ -25,7 +25,6 @@ the book's status page shows it.
 
 import argparse
 import itertools
-import json
 import platform
 import re
 import sys
@@ -40,6 +39,7 @@ from torch.nn import functional as F
 import d2lutils.torch as d2l
 from d2lutils import budget, data
 from d2lutils.hardware import cpu_description
+from d2lutils.notebooks import run_tagged_cell
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import d2l_style  # noqa: E402  (the reference pipelines, next to this file)
@@ -58,13 +58,8 @@ GPU_TARGETS = {"ours_images_per_sec": 40_000, "speedup": 6.0, "full_run_train_se
 
 def chapter_alexnet():
     """The network the PyTorch notebook builds, taken from the notebook itself."""
-    # Plain JSON reading: GPU machines may have PyTorch but not Jupyter's nbformat.
-    notebook = json.loads((ROOT / "notebooks" / "alexnet_pytorch.ipynb").read_text())
-    sources = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
-    source = next(s for s in sources if s.startswith("def alexnet("))
-    namespace = {"nn": nn}
-    exec(source, namespace)
-    return namespace["alexnet"]()
+    return run_tagged_cell(ROOT / "notebooks" / "alexnet_pytorch.ipynb", "alexnet-definition",
+                           nn=nn)["alexnet"]()
 
 
 def flop_per_training_image(net):

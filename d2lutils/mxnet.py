@@ -9,12 +9,24 @@ and a network must be ``initialize()``-d before its first use).
 import math
 import sys
 
+import numpy as np
+
 if "tensorflow" in sys.modules and "mxnet" not in sys.modules:
     # MXNet 1.9.1's bundled libraries clash with TensorFlow's: importing MXNet
     # second kills the process with a segmentation fault. Say so instead.
     raise ImportError("MXNet 1.9.1 crashes when imported after TensorFlow in the same "
                       "process. Restart the kernel and import d2lutils.mxnet (or mxnet) "
                       "before TensorFlow, or use separate processes.")
+
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+    raise ImportError(f"MXNet 1.9.1 does not run with NumPy {np.__version__}: it needs NumPy "
+                      f"1.x (1.23.5 as tested; 1.26.4 where Python is 3.12). The repository's "
+                      f"set-up builds such an environment (.venv-mxnet); elsewhere install "
+                      f"'numpy<2' and restart Python.")
+if "bool" not in vars(np):
+    # MXNet 1.9.1 still uses np.bool, an alias NumPy 1.24 removed. Python 3.12 and
+    # newer have no NumPy older than 1.26, so give it back the alias it expects.
+    np.bool = bool
 
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon, init, nd  # noqa: E402

@@ -129,7 +129,7 @@ def evaluate_accuracy(net, data_iter, device):
     net.eval()  # dropout off
     num_correct = torch.zeros((), dtype=torch.int64, device=device)
     num_examples = 0
-    with torch.no_grad(), _mixed_precision(device):
+    with torch.no_grad(), _autocast(device, _choose_precision(device)):
         for X, y in data_iter:
             X, y = X.to(device, memory_format=torch.channels_last), y.to(device)
             num_correct += (net(X).argmax(dim=1) == y).sum()
@@ -145,22 +145,26 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
 
     The loop is the fast path that benchmarks/train_speed.py measures against
     the d2l-style one: images and weights in channels-last layout (what the
-    convolution kernels read fastest), bfloat16 arithmetic on hardware that
-    has it natively (autocast keeps the weights and the loss in float32; see
-    _mixed_precision), one fused kernel for the SGD update, and no wait for
+    convolution kernels read fastest), 16-bit arithmetic where the hardware
+    has it natively (see _choose_precision; autocast keeps the weights and the
+    loss in float32), one fused kernel for the SGD update, and no wait for
     the device inside a step. (torch.compile is left out: on the 2-core test
-    CPU it made training slower, 56 against 65 images/s, plus the time to
-    compile (benchmarks/results/train_speed-cpu.json); on a GPU it is still to
-    be measured.)
+    CPU it made training slower, plus the time to compile; see
+    benchmarks/results/train_speed-cpu.json.) The report's last line names the
+    precision used.
     """
     device = torch.device(device)
+    precision = _choose_precision(device)
     net.apply(_init_glorot)
     net.to(device, memory_format=torch.channels_last)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # pick the fastest kernels for these shapes
     # One fused kernel updates all weights; PyTorch has it for CUDA and CPU tensors.
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, fused=device.type in ("cuda", "cpu"))
-    monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+    # float16 gradients of small losses underflow to zero: scale the loss up before
+    # the backward pass and the gradients back down before the step (a no-op otherwise).
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == torch.float16)
+    monitor = TrainingMonitor(num_epochs, len(train_iter), device, _precision_name(precision))
     timer = Timer()
     for epoch in range(num_epochs):
         net.train()
@@ -170,12 +174,13 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
         sums = torch.zeros(3, device=device)  # loss sum, correct, examples
         for i, (X, y) in enumerate(monitor.batches(train_iter)):
             X, y = X.to(device, memory_format=torch.channels_last), y.to(device)
-            with _mixed_precision(device):
+            with _autocast(device, precision):
                 y_hat = net(X)
                 loss = F.cross_entropy(y_hat, y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             with torch.no_grad():
                 sums[0] += loss * len(y)
                 sums[1] += (y_hat.argmax(dim=1) == y).sum()
@@ -188,20 +193,46 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     return monitor.finish()
 
 
-def _mixed_precision(device):
-    """bfloat16 autocast where the hardware computes in bfloat16 natively, else float32.
+def _choose_precision(device):
+    """The number format train_ch6 and evaluate_accuracy compute in on `device`.
 
-    Autocast runs convolutions and matrix products in bfloat16 and keeps the
-    weights, the loss and the reductions in float32. GPUs from Ampere on, and
-    CPUs with AVX-512 BF16 or AMX, do bfloat16 arithmetic natively; on this
-    chapter's 2-core test CPU (AVX-512 BF16) an AlexNet training step runs
-    twice as fast as in float32 (benchmarks/train_speed.py --ablation). Elsewhere bfloat16 would be emulated, and slower.
+    The one the hardware computes natively: 16-bit formats halve the memory
+    traffic and run on tensor cores, but where the hardware lacks one (bfloat16
+    on a CPU without AVX-512 BF16 or AMX, on a T4), it is emulated, and slower
+    than float32.
     """
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and _cpu_has_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    device = torch.device(device)
+    if device.type == "cuda":
+        return _precision_for_gpu(torch.cuda.get_device_capability(device))
+    return torch.bfloat16 if device.type == "cpu" and _cpu_has_bf16() else torch.float32
+
+
+def _precision_for_gpu(capability):
+    """bfloat16 from Ampere on (compute capability 8.0: A100, RTX 30xx, L4, H100);
+    float16 on Volta and Turing (7.x: V100, Colab's free T4), whose tensor cores do
+    float16 but not bfloat16; float32 on older GPUs.
+
+    torch.cuda.is_bf16_supported() is no guide: it answers True on a T4, where
+    bfloat16 is emulated.
+    """
+    major, _ = capability
+    if major >= 8:
+        return torch.bfloat16
+    if major == 7:
+        return torch.float16
+    return torch.float32
+
+
+def _autocast(device, precision):
+    """Autocast to `precision`: convolutions and matrix products in it, weights,
+    loss and reductions kept in float32. Nothing to do for float32."""
+    if precision == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=precision)
+
+
+def _precision_name(precision):
+    return str(precision).removeprefix("torch.")
 
 
 def _cpu_has_bf16():

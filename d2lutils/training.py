@@ -18,6 +18,7 @@ from .plot import TrainingPlot, in_notebook
 class TrainingHistory:
     """What one call of train_ch6 measured."""
     device: str
+    precision: str = "float32"                     # the number format of the arithmetic
     points: list = field(default_factory=list)     # (epoch, train loss, train acc)
     test_acc: list = field(default_factory=list)   # one per epoch
     epochs: list = field(default_factory=list)     # (examples, seconds in training steps)
@@ -45,17 +46,17 @@ class TrainingHistory:
     def report(self):
         loss, train_acc, test_acc = self.final
         return (f"loss {loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}\n"
-                f"{self.examples_per_sec:.1f} examples/sec on {self.device}")
+                f"{self.examples_per_sec:.1f} examples/sec on {self.device}, {self.precision}")
 
 
 class TrainingMonitor:
     """Progress bar, live plot (notebook) or one line per epoch (terminal), and the history."""
 
-    def __init__(self, num_epochs, num_batches, device, points_per_epoch=5):
+    def __init__(self, num_epochs, num_batches, device, precision="float32", points_per_epoch=5):
         self.num_epochs = num_epochs
         self.num_batches = num_batches
         self.report_every = max(1, num_batches // points_per_epoch)
-        self.history = TrainingHistory(device=str(device))
+        self.history = TrainingHistory(device=str(device), precision=precision)
         total = num_epochs * num_batches
         if in_notebook():
             self.plot, self.bar = TrainingPlot(num_epochs), NotebookProgressBar(total)

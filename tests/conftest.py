@@ -1,8 +1,9 @@
-"""Shared fixtures. The tests use the real Fashion-MNIST, never stand-ins."""
+"""Shared fixtures. The tests use the real Fashion-MNIST, never stand-ins.
 
-# MXNet 1.9.1 crashes when imported after TensorFlow (see d2lutils/mxnet.py).
-# This one process tests all three frameworks, so MXNet is imported first.
-import mxnet  # noqa: F401
+The suite runs once in each environment (see the Makefile): the readers'
+environment has PyTorch and TensorFlow, the frozen one MXNet. A test that needs
+a framework skips, saying so, where that framework is not installed.
+"""
 
 import shutil
 import subprocess

@@ -6,10 +6,24 @@ the same small LeNet-style network in its framework.
 
 import contextlib
 import importlib
+import importlib.util
 
 import numpy as np
+import pytest
 
 NAMES = ["torch", "tensorflow", "mxnet"]
+
+
+def installed(name):
+    """Whether the framework can be imported in this environment."""
+    return importlib.util.find_spec(name) is not None
+
+
+# Parametrize with these: a framework that is not installed here is skipped, saying
+# so, and tested in the environment that has it (see the Makefile).
+PARAMS = [pytest.param(name, id=name, marks=pytest.mark.skipif(
+    not installed(name), reason=f"{name} is not installed in this environment"))
+    for name in NAMES]
 
 
 def module(name):
@@ -35,7 +49,8 @@ def inference_precision(name, device):
     """The arithmetic the framework's evaluate_accuracy uses (PyTorch: bf16 where native)."""
     if name == "torch":
         import torch
-        return module(name)._mixed_precision(torch.device(device))
+        d2l = module(name)
+        return d2l._autocast(torch.device(device), d2l._choose_precision(device))
     return contextlib.nullcontext()
 
 

@@ -13,8 +13,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from notebook_status import toc_entries
-from selenium import webdriver
+
+pytest.importorskip("selenium", reason="the book is read in the readers' environment")
+from notebook_status import toc_entries  # noqa: E402
+from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions

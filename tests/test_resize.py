@@ -2,8 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
-from torch.nn import functional as F
 
 from d2lutils import data
 from d2lutils.resize import bilinear_matrix
@@ -11,6 +9,9 @@ from d2lutils.resize import bilinear_matrix
 
 @pytest.mark.parametrize("in_size, out_size", [(28, 224), (28, 227), (28, 28), (28, 9), (5, 13)])
 def test_matrix_resizes_as_torch_interpolate_does(in_size, out_size, fashion_dir):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed in this environment")
+    from torch.nn import functional as F
+
     images = data.load_fashion_mnist(fashion_dir).train_images[:8, :in_size, :in_size]
     images = images.astype(np.float32) / 255
     R = bilinear_matrix(in_size, out_size)
@@ -33,7 +34,8 @@ def test_matrix_refuses_an_empty_size():
 
 
 def test_matrix_resizes_as_tensorflow_resize_does(fashion_dir):
-    import tensorflow as tf
+    tf = pytest.importorskip("tensorflow",
+                             reason="TensorFlow is not installed in this environment")
 
     images = data.load_fashion_mnist(fashion_dir).train_images[:8].astype(np.float32) / 255
     R = bilinear_matrix(28, 224)

@@ -30,7 +30,7 @@ def test_history_and_final_report(capsys):
         "epoch 1/2: loss 0.500, train acc 0.750, test acc 0.600",
         "epoch 2/2: loss 0.250, train acc 0.750, test acc 0.700",
         "loss 0.250, train acc 0.750, test acc 0.700",
-        "16.0 examples/sec on cuda:0"]
+        "16.0 examples/sec on cuda:0, float32"]
     assert "4/4" in out.err  # the progress bar reached the end
 
 
