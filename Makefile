@@ -19,7 +19,7 @@ MXNET_KERNEL := $(VENV)/share/jupyter/kernels/alexnet-mxnet/kernel.json
 .PHONY: test book setup data browser clean
 
 test: setup data browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=12
 	$(MXNET_BIN)/python -m pytest tests
 
 book: $(VENV)/installed
