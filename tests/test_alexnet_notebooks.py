@@ -55,6 +55,15 @@ def test_stored_shape_table_is_alexnet(framework):
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_input_size_is_counted_both_ways(framework):
+    # The paper's 55x55 from a 224x224 input: cuda-convnet rounds up, frameworks down.
+    printed = stdout(code_cell(notebook(framework), "def cuda_convnet_output_size("))
+    assert ("input 224: (n - 11) / 4 + 1 = 54.25; 11x11 stride 4 gives 54 rounding down, "
+            "55 rounding up") in printed
+    assert "input 227: (n - 11) / 4 + 1 = 55.00; 11x11 stride 4 gives 55 rounding down" in printed
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_only_machine_dependent_cells_escape_nbval(framework):
     for cell in notebook(framework).cells:
         if cell.cell_type != "code":

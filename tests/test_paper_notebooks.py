@@ -38,6 +38,14 @@ def test_paper_table_gives_the_published_counts():
             "- 1,000") in totals
     assert "neurons in all:    659,272" in totals
     assert "(1.45 GFLOP)" in totals  # the figure the hardware notebook uses
+    # The shares the prose quotes.
+    assert ("fully connected layers: 96.2% of the parameters (two towers), 94.0% (one tower)"
+            in totals)
+    assert "convolutions: 91.9% of the multiply-adds, 3.8% of the parameters" in totals
+    prose = "".join(c.source for c in PAPER.cells if c.cell_type == "markdown")
+    for quoted in ("96.2% of the two-tower count", "94.0% of the one-tower count",
+                   "91.9% of it in the\n  convolutions, which hold 3.8% of the weights"):
+        assert quoted in prose
     table = stdout_of(PAPER, "print_cost_table(rows)")
     first_conv = next(line for line in table.splitlines() if line.startswith("Conv2d"))
     assert first_conv.split()[1:4] == ["96x55x55", "34,944", "290,400"]
