@@ -1,8 +1,9 @@
 """The run budget: how much training a notebook does, decided in one place.
 
-AlexNet at 224x224 trains at 30 to 65 images/s on a 2-core CPU (float32 or
-bfloat16; see benchmarks/), so one epoch of Fashion-MNIST takes 15 to 35
-minutes there and the full ten epochs hours. On a GPU the full budget takes minutes. So a notebook asks for a
+One training step of AlexNet at 224x224 ran at 63 to 140 images/s on the
+project's 2-core CPU (float32 to bfloat16; benchmarks/results/train_speed-cpu.json),
+so one epoch of Fashion-MNIST takes 7 to 16 minutes there and the full ten
+epochs hours. On a GPU the full budget takes minutes. So a notebook asks for a
 budget once, and gets the full one on a GPU and a clearly announced quick one
 on a CPU. The environment variable ``D2LUTILS_BUDGET`` overrides the choice.
 """
