@@ -65,3 +65,17 @@ def test_references_page_lists_the_sources(built_book):
                   "ImageNet Large Scale Visual Recognition Challenge",
                   "Fashion-MNIST: a Novel Image Dataset"):
         assert title.lower() in page
+
+
+def test_every_link_inside_the_book_leads_somewhere(built_book):
+    checked, broken = 0, []
+    for page in built_book.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        for target in re.findall(r'(?:href|src)="([^"#?]+)', page.read_text(errors="ignore")):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:, data:, javascript:
+                continue
+            checked += 1
+            if not (page.parent / target).resolve().exists():
+                broken.append(f"{page.relative_to(built_book)} -> {target}")
+    assert checked > 100 and broken == []

@@ -125,3 +125,17 @@ def test_choosing_a_framework_switches_every_tab_set(site, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     browser.execute_script("window.scrollTo(0, 0);")
     assert browser.save_screenshot(str(ARTIFACTS / "alexnet_side_by_side.png"))
+
+
+@pytest.mark.parametrize("page", ["notebooks/alexnet_paper", "notebooks/hardware"])
+def test_formulas_are_typeset_by_the_books_own_mathjax(site, browser, page):
+    # This machine has no internet, as a reader offline has none: if MathJax came
+    # from a CDN, nothing would be typeset.
+    browser.get(site + page + ".html")
+    scripts = [s.get_attribute("src") for s in browser.find_elements(By.CSS_SELECTOR, "script")]
+    mathjax = [src for src in scripts if src and "mathjax" in src.lower()]
+    assert mathjax and all(src.startswith(site) for src in mathjax), mathjax
+    typeset = WebDriverWait(browser, 30).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, "mjx-container"))
+    assert len(typeset) >= 3
+    assert not browser.find_elements(By.CSS_SELECTOR, "mjx-merror")  # no TeX errors
