@@ -79,3 +79,12 @@ def test_every_link_inside_the_book_leads_somewhere(built_book):
             if not (page.parent / target).resolve().exists():
                 broken.append(f"{page.relative_to(built_book)} -> {target}")
     assert checked > 100 and broken == []
+
+
+def test_hardware_summary_quotes_the_stored_estimate():
+    cells = nbformat.read(ROOT / "notebooks" / "hardware.ipynb", as_version=4).cells
+    estimate = next(c for c in cells if c.cell_type == "code" and "days = total_flops" in c.source)
+    days = re.search(r"at its conv2 speed: ([\d,]+) days", estimate.outputs[0]["text"]).group(1)
+    summary = next(c.source for c in cells if c.source.startswith("## Why GPUs"))
+    assert f"about {days} days even at the speed" in summary, (
+        "the hardware notebook's summary must quote its stored estimate")
