@@ -198,8 +198,8 @@ def _choose_precision(device):
 
     The one the hardware computes natively: 16-bit formats halve the memory
     traffic and run on tensor cores, but where the hardware lacks one (bfloat16
-    on a CPU without AVX-512 BF16 or AMX, on a T4), it is emulated, and slower
-    than float32.
+    on a CPU without AVX-512 BF16 or AMX, or on a T4) it is emulated, which is
+    expected to be slower than float32.
     """
     device = torch.device(device)
     if device.type == "cuda":
@@ -208,7 +208,7 @@ def _choose_precision(device):
 
 
 def _precision_for_gpu(capability):
-    """bfloat16 from Ampere on (compute capability 8.0: A100, RTX 30xx, L4, H100);
+    """bfloat16 from compute capability 8.0 on (A100, RTX 30xx, L4, H100);
     float16 on Volta and Turing (7.x: V100, Colab's free T4), whose tensor cores do
     float16 but not bfloat16; float32 on older GPUs.
 

@@ -86,5 +86,5 @@ def test_hardware_summary_quotes_the_stored_estimate():
     estimate = next(c for c in cells if c.cell_type == "code" and "days = total_flops" in c.source)
     days = re.search(r"at its conv2 speed: ([\d,]+) days", estimate.outputs[0]["text"]).group(1)
     summary = next(c.source for c in cells if c.source.startswith("## Why GPUs"))
-    assert f"about {days} days even at the speed" in summary, (
+    assert f"about {days} days at its measured conv2\n  speed" in summary, (
         "the hardware notebook's summary must quote its stored estimate")
