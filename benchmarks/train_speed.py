@@ -15,8 +15,8 @@ batch size and learning rate, on the same machine:
     for the GPU each time;
 (b) ours: `d2lutils.torch.train_ch6` with `load_data_fashion_mnist`, exactly
     what the notebooks run (uint8 images on the device, one resize per batch,
-    channels-last, bf16 autocast on a GPU, fused SGD, metrics summed on the
-    device).
+    channels-last, 16-bit autocast where the hardware has it natively, fused
+    SGD with momentum, metrics summed on the device).
 
 Each path runs `--warmup` steps untimed, then `--steps` timed steps. The
 result, with the hardware and versions, goes to benchmarks/results/ as JSON;
@@ -25,6 +25,7 @@ the book's status page shows it.
 
 import argparse
 import itertools
+import os
 import platform
 import re
 import sys
@@ -82,6 +83,16 @@ def bf16_peak(device):
     return next((peak for key, peak in BF16_PEAK.items() if key in name), None)
 
 
+def choose_device(setting):
+    """The torch device for --device auto|cpu|cuda (auto: the first GPU if there is one)."""
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is visible to PyTorch. Run on a GPU "
+                         "machine, or use --device cpu.")
+    if setting == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    return torch.device("cuda:0" if setting == "cuda" else "cpu")
+
+
 def synchronize(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -129,7 +140,7 @@ def ours(args, device, compile_net=False):
     history = d2l.train_ch6(net, train_iter, test_iter, 2, args.lr, device)
     (_, first_seconds), (examples, seconds) = history.epochs
     return {"images_per_sec": examples / seconds, "seconds": seconds,
-            "first_epoch_seconds": first_seconds}
+            "first_epoch_seconds": first_seconds, "precision": history.precision}
 
 
 def full_run(device):
@@ -176,7 +187,7 @@ def ablation(args, device, repeats=3):
     X = torch.rand(args.batch_size, 1, 224, 224, device=device)
     y = torch.randint(0, 10, (args.batch_size,), device=device)
     speeds = {}
-    for precision in ("float32", "bfloat16"):
+    for precision in args.ablation_precisions:
         for layout in (torch.contiguous_format, torch.channels_last):
             torch.manual_seed(0)
             net = chapter_alexnet().to(device, memory_format=layout)
@@ -216,9 +227,27 @@ def check_targets(result, device):
     return checks
 
 
+def isa_limits():
+    """The CPU instruction-set caps in force, e.g. to measure an AVX2-only machine's
+    code paths on a newer processor: {variable: value} of those that are set."""
+    names = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")
+    return {name: os.environ[name] for name in names if os.environ.get(name)}
+
+
+def describe_hardware(device):
+    """The device's name, plus any instruction-set caps (they change the speed)."""
+    limits = isa_limits()
+    if device.type == "cuda" or not limits:
+        return d2l.describe_device(device)
+    caps = ", ".join(f"{name}={value}" for name, value in limits.items())
+    return f"{d2l.describe_device(device)}, code paths limited by {caps}"
+
+
 def result_path(device):
     if device.type != "cuda":
-        return RESULTS / "train_speed-cpu.json"
+        # Results under instruction-set caps never overwrite the plain CPU result.
+        caps = "-".join(dict.fromkeys(value.lower() for value in isa_limits().values()))
+        return RESULTS / (f"train_speed-cpu-{caps}.json" if caps else "train_speed-cpu.json")
     name = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-")
     return RESULTS / f"train_speed-{name}.json"
 
@@ -241,6 +270,10 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true", help="profile our path and store the table")
     parser.add_argument("--ablation", action="store_true",
                         help="also time one bare step in float32/bfloat16 x NCHW/channels-last")
+    parser.add_argument("--ablation-precisions", nargs="+", choices=["float32", "bfloat16"],
+                        default=["float32", "bfloat16"],
+                        help="precisions the ablation times (emulated bfloat16 takes minutes "
+                             "per step)")
     parser.add_argument("--out", type=Path, help="where to write the JSON result "
                         "(default: benchmarks/results/train_speed-<device>.json)")
     args = parser.parse_args(argv)
@@ -253,13 +286,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA GPU is visible to PyTorch. Run on a GPU "
-                         "machine, or use --device cpu.")
-    if args.device == "auto":
-        device = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device("cuda:0" if args.device == "cuda" else "cpu")
+    device = choose_device(args.device)
     on_gpu = device.type == "cuda"
     if args.full_run and not on_gpu:
         raise SystemExit("--full-run trains ten epochs of 60,000 images, many hours on a CPU; "
@@ -275,7 +302,7 @@ def main(argv=None):
                          f"images; Fashion-MNIST has {len(labels):,} for training.")
 
     flop = flop_per_training_image(chapter_alexnet())
-    print(f"{d2l.describe_device(device)}; {flop / 1e9:.2f} GFLOP per training image; "
+    print(f"{describe_hardware(device)}; {flop / 1e9:.2f} GFLOP per training image; "
           f"batch {args.batch_size}, {args.warmup} warm-up + {args.steps} timed steps")
     reference = baseline(images, labels, args, device)
     print(f"(a) baseline, d2l-style: {reference['images_per_sec']:,.0f} images/s")
@@ -284,7 +311,7 @@ def main(argv=None):
     result = {
         "benchmark": "train_speed",
         "date": report.utc_now(),
-        "hardware": d2l.describe_device(device), "host_cpu": cpu_description(),
+        "hardware": describe_hardware(device), "host_cpu": cpu_description(),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__},
         "settings": {"batch_size": args.batch_size, "steps": args.steps,

@@ -58,7 +58,7 @@ def describe_device(device):
 
 
 def choose_budget(device):
-    """The run budget for `device`: full on a GPU, quick on a CPU (see d2lutils.budget)."""
+    """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
     return _choose_budget(has_gpu=device.device_type == "gpu")
 
 
@@ -160,14 +160,17 @@ def evaluate_accuracy(net, data_iter, device):
     return float(num_correct.asscalar()) / num_examples
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other two frameworks, so every call starts from scratch.
+    in the other two frameworks, so every call starts from scratch. The update
+    has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
+    d2lutils.torch.train_ch6.
     """
     net.initialize(init.Xavier(), ctx=device, force_reinit=True)
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
+    trainer = gluon.Trainer(net.collect_params(), "sgd",
+                            {"learning_rate": lr, "momentum": momentum})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     monitor = TrainingMonitor(num_epochs, len(train_iter), device)
     timer = Timer()

@@ -1,14 +1,25 @@
-"""Code cells that other code runs, found in their notebook by a tag.
+"""What notebooks read from each other: tagged cells, and the chapter's stored files.
 
 The notebooks are the source of the chapter's code: the parity check runs each
 framework notebook's AlexNet definition, the training benchmark the PyTorch one.
 Such a cell carries a tag (Jupyter's cell metadata, shown in the notebook's
 property inspector), so it can be found however its text changes. Reads the
 notebook as JSON: nothing to install beyond Python.
+
+Some notebooks also quote what another one stored (the features notebook quotes
+the PyTorch notebook's training run) or a benchmark's result. `chapter_file`
+reads such a file from the checkout the notebook runs in, or, on Colab, where
+the notebook arrives alone, from the chapter's repository on GitHub.
 """
 
 import json
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+# The chapter's repository; scripts/set-repository.py rewrites it for a fork.
+REPOSITORY = "https://github.com/d2lutils/alexnet-chapter"
+BRANCH = "main"
 
 
 def tagged_source(notebook, tag):
@@ -27,3 +38,39 @@ def run_tagged_cell(notebook, tag, **names):
     namespace = dict(names)
     exec(tagged_source(notebook, tag), namespace)
     return namespace
+
+
+def chapter_file(relative_path, start=None):
+    """The text of a file of the chapter's repository, e.g. "benchmarks/results/x.json".
+
+    Read from the checkout around `start` (by default the current folder: a
+    notebook runs in notebooks/); outside a checkout (on Colab), downloaded
+    from branch BRANCH of REPOSITORY on GitHub.
+    """
+    start = Path(start or Path.cwd()).resolve()
+    checkout = next((folder for folder in (start, *start.parents)
+                     if (folder / "_config.yml").exists() and (folder / "d2lutils").is_dir()),
+                    None)
+    if checkout is not None:
+        path = checkout / relative_path
+        if not path.exists():
+            raise FileNotFoundError(f"{relative_path} is missing from the checkout at "
+                                    f"{checkout}; restore it with `git checkout -- "
+                                    f"{relative_path}`, or re-run what writes it.")
+        return path.read_text()
+    owner_and_name = REPOSITORY.removeprefix("https://github.com/")
+    url = f"https://raw.githubusercontent.com/{owner_and_name}/{BRANCH}/{relative_path}"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:
+        raise FileNotFoundError(
+            f"{relative_path} is not in {REPOSITORY} (branch {BRANCH}): downloading {url} "
+            f"gave HTTP {error.code}. If you work in a fork, point the chapter at it with "
+            f"scripts/set-repository.py.") from None
+    except (urllib.error.URLError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        raise FileNotFoundError(
+            f"{relative_path}: this notebook is not in a checkout of the chapter, and "
+            f"{url} could not be reached ({reason}). Connect to the internet, or run the "
+            f"notebook from a checkout's notebooks/ folder.") from None

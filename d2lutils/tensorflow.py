@@ -40,7 +40,7 @@ def describe_device(device):
 
 
 def choose_budget(device):
-    """The run budget for `device`: full on a GPU, quick on a CPU (see d2lutils.budget)."""
+    """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
     return _choose_budget(has_gpu="GPU" in device.upper())
 
 
@@ -131,15 +131,17 @@ def evaluate_accuracy(net, data_iter, device):
         return int(num_correct) / num_examples
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other two frameworks, so every call starts from scratch.
+    in the other two frameworks, so every call starts from scratch. The update
+    has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
+    d2lutils.torch.train_ch6.
     """
     with tf.device(device):
         _init_glorot(net, next(iter(train_iter))[0][:1])
-        optimizer = tf.keras.optimizers.SGD(learning_rate=lr)
+        optimizer = tf.keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
         @tf.function  # one compiled graph per step instead of op-by-op Python

@@ -5,6 +5,7 @@ environment has PyTorch and TensorFlow, the frozen one MXNet. A test that needs
 a framework skips, saying so, where that framework is not installed.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from d2lutils import data
+from d2lutils import budget, data
+
+# Notebooks run under the quick budget in the tests (nbval's kernels inherit this
+# process's environment): it checks that every cell runs, in about a minute per
+# notebook, where the short run a CPU reader gets would take several. A value
+# already set wins.
+os.environ.setdefault(budget.BUDGET_ENV_VAR, "quick")
 
 
 @pytest.fixture(scope="session")

@@ -116,3 +116,38 @@ def seed(name, value):
     else:
         import mxnet as mx
         mx.random.seed(value)
+
+
+def spy_on_optimizer(name, monkeypatch):
+    """Record the learning rate and momentum of every SGD optimizer train_ch6 builds.
+
+    Returns the list the records go to; the optimizer itself is built as usual.
+    """
+    built = []
+    if name == "torch":
+        import torch
+        real_sgd = torch.optim.SGD
+
+        def sgd(params, lr, momentum=0, **kwargs):
+            built.append({"lr": lr, "momentum": momentum})
+            return real_sgd(params, lr=lr, momentum=momentum, **kwargs)
+        monkeypatch.setattr(torch.optim, "SGD", sgd)
+    elif name == "tensorflow":
+        import tensorflow as tf
+        real_sgd = tf.keras.optimizers.SGD
+
+        def sgd(learning_rate, momentum=0.0, **kwargs):
+            built.append({"lr": learning_rate, "momentum": momentum})
+            return real_sgd(learning_rate=learning_rate, momentum=momentum, **kwargs)
+        monkeypatch.setattr(tf.keras.optimizers, "SGD", sgd)
+    else:
+        from mxnet import gluon
+        real_trainer = gluon.Trainer
+
+        def trainer(params, optimizer, optimizer_params, **kwargs):
+            assert optimizer == "sgd"
+            built.append({"lr": optimizer_params["learning_rate"],
+                          "momentum": optimizer_params.get("momentum", 0.0)})
+            return real_trainer(params, optimizer, optimizer_params, **kwargs)
+        monkeypatch.setattr(gluon, "Trainer", trainer)
+    return built

@@ -4,6 +4,7 @@ nbval checks that a fresh run reproduces the stored outputs; these tests check
 that the stored outputs are the right ones in the first place.
 """
 
+import math
 import re
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def code_cell(nb, text):
 def stdout(cell):
     return "".join(o.text for o in cell.outputs
                    if o.output_type == "stream" and o.name == "stdout")
+
+
+def markdown_text(framework):
+    return "\n".join(c.source for c in notebook(framework).cells if c.cell_type == "markdown")
 
 
 def stored_shapes(framework):
@@ -76,11 +81,13 @@ def test_only_machine_dependent_cells_escape_nbval(framework):
 def test_notebook_says_which_budget_its_outputs_came_from(framework):
     nb = notebook(framework)
     provenance = stdout(code_cell(nb, "datetime"))
-    budget = re.match(r"(quick|full) budget: ", provenance).group(1)
+    budget = re.match(r"(quick|short|full) budget: ", provenance).group(1)
     intro = nb.cells[0].source
     assert f"with the {budget} budget" in intro
     if budget == "quick":
         assert "not how well AlexNet\nlearns" in intro
+    if budget == "short":
+        assert "they show AlexNet learning, not how far it gets" in intro
     assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \((cuda|/GPU|gpu).*\)), ", provenance)
 
 
@@ -97,3 +104,54 @@ def test_side_by_side_tabs_switch_together():
     assert SIDE_BY_SIDE.count(":sync-group: framework") == 2
     for framework in FRAMEWORKS:
         assert SIDE_BY_SIDE.count(f":sync: {framework}") == 2
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_stored_short_run_learned(framework):
+    # A CPU reader's default run must show a network that learns (chance is 0.1).
+    provenance = stdout(code_cell(notebook(framework), "datetime"))
+    budget, accuracy = re.match(r"(\w+) budget: .*test accuracy (\d\.\d+)", provenance).groups()
+    if budget == "short":
+        assert float(accuracy) >= 0.6, provenance
+        # The prose explains why the test accuracy is above the training average.
+        report = stdout(code_cell(notebook(framework), "d2l.train_ch6("))
+        train_acc, test_acc = map(float, re.search(r"train acc (\S+), test acc (\S+)",
+                                                   report).groups())
+        assert "Both are why\nit is the higher of the two accuracies" in markdown_text(framework)
+        assert test_acc > train_acc
+
+
+def test_pytorch_notebook_draws_the_stored_learning_curves():
+    import json
+
+    curves = json.loads((ROOT / "benchmarks" / "results" / "learning_curve-cpu.json").read_text())
+    table = stdout(code_cell(notebook("pytorch"), "learning_curve-cpu.json")).splitlines()
+    for run, row in zip(curves["runs"], table[1:]):
+        at = {point["images"]: point["test_acc"] for point in run["points"]}
+        assert row.split()[-5:] == [f"{at[n]:.3f}" for n in (5120, 10240, 15360, 17920, 20480)]
+    assert len(table) == len(curves["runs"]) + 2  # header, one row per run, provenance
+    # The ranges the prose quotes, at the short budget's 17,920 images.
+    prose = markdown_text("pytorch")
+    for momentum, quoted in ((0.9, "stood between {} and {} after 17,920"),
+                             (0.0, "after 17,920 images was\nbetween {} and {}")):
+        at_budget = [next(p["test_acc"] for p in run["points"] if p["images"] == 17920)
+                     for run in curves["runs"] if run["momentum"] == momentum]
+        # A range quoted to two decimals must contain the values: round outwards.
+        low, high = f"{math.floor(min(at_budget) * 100) / 100:.2f}", \
+            f"{math.ceil(max(at_budget) * 100) / 100:.2f}"
+        assert quoted.format(low, high).replace("\n", " ") in " ".join(prose.split()), quoted
+
+
+def test_features_notebook_quotes_the_stored_alexnet_run_and_says_what_it_shows():
+    features = nbformat.read(ROOT / "notebooks" / "features_vs_learning.ipynb", as_version=4)
+    quoted = stdout(code_cell(features, 'chapter_file("notebooks/alexnet_pytorch.ipynb")'))
+    stored = stdout(code_cell(notebook("pytorch"), "datetime"))
+    assert [line.strip() for line in stored.strip().splitlines()] == [
+        line.strip() for line in quoted.splitlines()[1:3]]
+    pixels, hog, alexnet, budget = re.search(
+        r"raw pixels (\S+), HOG (\S+) .* AlexNet (\S+) \((\w+) budget\)", quoted).groups()
+    prose = next(c.source for c in features.cells
+                 if c.cell_type == "markdown" and "The stored AlexNet run" in c.source)
+    assert budget == "short" and "the short one a CPU gets" in prose
+    assert "behind both linear classifiers" in prose
+    assert float(alexnet) < min(float(pixels), float(hog))

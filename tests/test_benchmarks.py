@@ -14,8 +14,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import loader_speed  # noqa: E402
 
-# The training benchmark is PyTorch's; its tests run where PyTorch is installed.
+# The training benchmarks are PyTorch's; their tests run where PyTorch is installed.
 if frameworks.installed("torch"):
+    import learning_curve  # noqa: E402
     import train_speed  # noqa: E402
 needs_torch = pytest.mark.skipif(not frameworks.installed("torch"),
                                  reason="torch is not installed in this environment")
@@ -118,3 +119,55 @@ def test_status_page_shows_the_stored_benchmark_results(built_book):
         assert result["hardware"] in page
         if result["benchmark"] == "train_speed":
             assert f"{result['ours']['images_per_sec']:,.0f} images/s" in page
+
+
+@needs_torch
+def test_train_speed_names_instruction_set_caps_in_its_result(monkeypatch):
+    import torch
+
+    cpu = torch.device("cpu")
+    for name in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    assert train_speed.result_path(cpu).name == "train_speed-cpu.json"
+    assert "limited" not in train_speed.describe_hardware(cpu)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    assert train_speed.result_path(cpu).name == "train_speed-cpu-avx2.json"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert train_speed.result_path(cpu).name == "train_speed-cpu-avx2.json"
+    assert train_speed.describe_hardware(cpu).endswith(
+        ", code paths limited by ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2")
+
+
+@needs_torch
+def test_learning_curve_trains_both_recipes_and_writes_its_result(tmp_path, fashion_dir):
+    out = tmp_path / "curve.json"
+    learning_curve.main(["--device", "cpu", "--momentum", "0.9", "0", "--seeds", "0",
+                         "--images", "24", "--eval-every", "8", "--batch-size", "8",
+                         "--test-images", "8", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert [(run["momentum"], run["seed"]) for run in result["runs"]] == [(0.9, 0), (0.0, 0)]
+    for run in result["runs"]:
+        assert [point["images"] for point in run["points"]] == [0, 8, 16, 24]
+        assert all(0 <= point["test_acc"] <= 1 for point in run["points"])
+    # Same seed, same start, same first step (momentum has nothing to add yet);
+    # the third batch's loss is computed after the second step, where they part.
+    first, second = result["runs"]
+    assert first["points"][:2] == second["points"][:2]
+    assert first["points"][3]["train_loss"] != second["points"][3]["train_loss"]
+
+
+@needs_torch
+def test_learning_curve_refuses_an_evaluation_between_batches():
+    with pytest.raises(SystemExit):
+        learning_curve.main(["--eval-every", "100", "--batch-size", "128"])
+
+
+def test_stored_learning_curves_compare_both_recipes_over_the_same_seeds():
+    result = json.loads((ROOT / "benchmarks" / "results" / "learning_curve-cpu.json").read_text())
+    seeds = {momentum: sorted(run["seed"] for run in result["runs"] if run["momentum"] == momentum)
+             for momentum in (0.9, 0.0)}
+    assert seeds[0.9] == seeds[0.0] and len(seeds[0.9]) >= 2
+    settings = result["settings"]
+    for run in result["runs"]:
+        images = [point["images"] for point in run["points"]]
+        assert images == list(range(0, settings["images"] + 1, settings["eval_every"]))

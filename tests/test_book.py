@@ -55,7 +55,7 @@ def test_status_page_lists_every_notebook_with_its_run(built_book):
     assert page.count(" UTC</p></td>") == len(NOTEBOOKS)  # every notebook has a last run
     for framework in ("pytorch", "tensorflow", "mxnet"):  # the training notebooks' headline
         row = page[page.index(f"alexnet_{framework}</span>"):]
-        assert re.search(r"(quick|full) budget: \d+ epoch\(s\) on [\d,]+ images, "
+        assert re.search(r"(quick|short|full) budget: \d+ epoch\(s\) on [\d,]+ images, "
                          r"test accuracy \d\.\d{3}", row[:row.index("</tr>")])
 
 

@@ -1,4 +1,4 @@
-"""d2lutils.budget: full on a GPU, an announced quick run on a CPU, one variable to override."""
+"""d2lutils.budget: full on a GPU, an announced short run on a CPU, one variable to override."""
 
 import pytest
 
@@ -21,21 +21,54 @@ def test_gpu_gets_the_full_budget(capsys):
         "Full budget (a GPU was found): 10 epochs on 60,000 training and 10,000 test images")
 
 
-def test_cpu_gets_the_quick_budget_and_is_told_so(capsys):
+def test_cpu_gets_the_short_budget_and_is_told_so(capsys):
     chosen = budget.choose_budget(has_gpu=False)
-    assert chosen is budget.QUICK
-    assert chosen.num_epochs == 1 and chosen.num_train < budget.FULL.num_train
+    assert chosen is budget.SHORT
+    assert chosen.num_epochs == 1 and budget.QUICK.num_train < chosen.num_train < 60_000
     printed = capsys.readouterr().out
     assert max(len(line) for line in printed.splitlines()) <= 78  # wrapped for notebooks
     notice = " ".join(printed.split())
-    assert notice.startswith("QUICK BUDGET (no GPU was found): 1 epoch on 1,024 training")
-    assert "says nothing about AlexNet" in notice
+    assert notice.startswith("Short budget (no GPU was found): 1 epoch on 17,920 training "
+                             "and 2,000 test images, batch size 128, learning rate 0.01.")
+    assert "the full run sees 33 times as many images" in notice  # 600,000 / 17,920 = 33.5
     assert "set D2LUTILS_BUDGET=full" in notice
 
 
+def test_the_short_budget_is_the_one_measured_to_learn():
+    # The learning curves behind SHORT: every momentum run was above 0.7 at its end.
+    import json
+    from pathlib import Path
+
+    result = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+                         / "learning_curve-cpu.json").read_text())
+    assert (result["settings"]["batch_size"], result["settings"]["lr"]) == (
+        budget.SHORT.batch_size, budget.SHORT.lr)
+    momentum_runs = [run for run in result["runs"] if run["momentum"] == 0.9]
+    assert len(momentum_runs) >= 2
+    def accuracy_at_short_budget(run):
+        return next(p["test_acc"] for p in run["points"] if p["images"] == budget.SHORT.num_train)
+    for run in momentum_runs:
+        assert accuracy_at_short_budget(run) >= 0.7, run["seed"]
+    # ...and plain SGD, which the budget's comment says falls far short, did not.
+    plain_runs = [run for run in result["runs"] if run["momentum"] == 0]
+    assert len(plain_runs) >= 2
+    assert (max(map(accuracy_at_short_budget, plain_runs))
+            < min(map(accuracy_at_short_budget, momentum_runs)) - 0.1)
+
+
+def test_quick_budget_says_it_learns_nothing(monkeypatch, capsys):
+    monkeypatch.setenv(budget.BUDGET_ENV_VAR, "quick")
+    chosen = budget.choose_budget(has_gpu=False)
+    assert chosen is budget.QUICK
+    notice = " ".join(capsys.readouterr().out.split())
+    assert notice.startswith("QUICK BUDGET (D2LUTILS_BUDGET=quick): 1 epoch on 1,024 training")
+    assert "says nothing about AlexNet" in notice
+
+
 @pytest.mark.parametrize("setting, has_gpu, expected", [
-    ("full", False, budget.FULL), ("quick", True, budget.QUICK),
-    ("auto", True, budget.FULL), (" Quick ", False, budget.QUICK), ("", True, budget.FULL),
+    ("full", False, budget.FULL), ("quick", True, budget.QUICK), ("short", True, budget.SHORT),
+    ("auto", True, budget.FULL), ("auto", False, budget.SHORT), (" Quick ", False, budget.QUICK),
+    ("", True, budget.FULL),
 ])
 def test_environment_variable_overrides(monkeypatch, setting, has_gpu, expected):
     monkeypatch.setenv(budget.BUDGET_ENV_VAR, setting)
@@ -52,5 +85,5 @@ def test_forced_full_budget_on_cpu_warns_about_the_time(monkeypatch, capsys):
 def test_unknown_setting_is_refused(monkeypatch):
     monkeypatch.setenv(budget.BUDGET_ENV_VAR, "fast")
     with pytest.raises(ValueError, match=r"D2LUTILS_BUDGET='fast' is not a budget; use one "
-                                         r"of auto, full, quick"):
+                                         r"of auto, full, short, quick"):
         budget.choose_budget(has_gpu=True)

@@ -4,6 +4,7 @@ Every test runs once per framework, so a difference between the three that
 we did not mean to make shows up as a failure in one of them.
 """
 
+import inspect
 import re
 
 import numpy as np
@@ -22,14 +23,34 @@ def test_same_public_api(name):
         "layer_summary", "evaluate_accuracy", "train_ch6"]
 
 
-def test_try_gpu_falls_back_to_the_cpu_with_a_notice(name, capsys):
+def test_train_ch6_has_one_signature_with_the_papers_momentum(name):
+    parameters = inspect.signature(frameworks.module(name).train_ch6).parameters
+    assert list(parameters) == ["net", "train_iter", "test_iter", "num_epochs", "lr", "device",
+                                "momentum"]
+    assert parameters["momentum"].default == 0.9
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.0])
+def test_train_ch6_updates_with_the_momentum_it_is_given(name, momentum, fashion_dir,
+                                                        monkeypatch):
+    d2l = frameworks.module(name)
+    built = frameworks.spy_on_optimizer(name, monkeypatch)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=32, num_test=32,
+                                                        data_dir=fashion_dir)
+    d2l.train_ch6(frameworks.small_cnn(name), train_iter, test_iter, num_epochs=1, lr=0.05,
+                  device=d2l.try_gpu(), momentum=momentum)
+    assert built == [{"lr": 0.05, "momentum": momentum}]
+
+
+def test_try_gpu_falls_back_to_the_cpu_with_a_notice(name, capsys, monkeypatch):
+    monkeypatch.delenv("D2LUTILS_BUDGET", raising=False)  # the suite's quick setting
     d2l = frameworks.module(name)
     device = d2l.try_gpu()
     out = capsys.readouterr().out
     if "cpu" in str(device).lower():
         assert out == "No GPU found: running on the CPU.\n"
         assert d2l.describe_device(device).startswith("CPU: ")
-        assert d2l.choose_budget(device).name == "quick"
+        assert d2l.choose_budget(device).name == "short"
     else:
         assert out == ""
         assert d2l.choose_budget(device).name == "full"

@@ -41,3 +41,69 @@ def test_refuses_a_tag_that_is_not_on_exactly_one_cell(tmp_path, tags, found):
 def test_each_framework_notebook_tags_its_alexnet_definition(framework):
     source = tagged_source(NOTEBOOKS / f"alexnet_{framework}.ipynb", "alexnet-definition")
     assert source.startswith("def alexnet(num_classes=10):")
+
+
+def make_checkout(folder):
+    (folder / "_config.yml").write_text("title: x\n")
+    (folder / "d2lutils").mkdir()
+    (folder / "notebooks").mkdir()
+    (folder / "benchmarks").mkdir()
+    return folder
+
+
+def test_chapter_file_reads_the_checkout_around_the_notebook(tmp_path):
+    from d2lutils.notebooks import chapter_file
+
+    checkout = make_checkout(tmp_path)
+    (checkout / "benchmarks" / "r.json").write_text('{"a": 1}')
+    assert chapter_file("benchmarks/r.json", start=checkout / "notebooks") == '{"a": 1}'
+
+
+def test_chapter_file_missing_from_a_checkout_is_not_fetched_elsewhere(tmp_path, monkeypatch):
+    from d2lutils import notebooks
+
+    def no_download(url, timeout):
+        raise AssertionError("downloaded although a checkout was found")
+    monkeypatch.setattr(notebooks.urllib.request, "urlopen", no_download)
+    checkout = make_checkout(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"benchmarks/r\.json is missing from the "
+                                                r"checkout at .*git checkout -- benchmarks/r\.json"):
+        notebooks.chapter_file("benchmarks/r.json", start=checkout / "notebooks")
+
+
+def test_chapter_file_outside_a_checkout_and_offline_says_what_to_do(tmp_path, monkeypatch):
+    import urllib.error
+
+    from d2lutils import notebooks
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(notebooks.urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError, match=r"not in a checkout of the chapter, and "
+                                                r"https://raw\.githubusercontent\.com/.+/main/"
+                                                r"benchmarks/r\.json could not be reached "
+                                                r"\(no network\)\. Connect to the internet"):
+        notebooks.chapter_file("benchmarks/r.json", start=tmp_path)
+
+
+def test_chapter_file_not_in_the_repository_names_the_fork_script(tmp_path, monkeypatch):
+    import urllib.error
+
+    from d2lutils import notebooks
+
+    def not_found(url, timeout):
+        raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
+    monkeypatch.setattr(notebooks.urllib.request, "urlopen", not_found)
+    with pytest.raises(FileNotFoundError, match=r"gave HTTP 404\. If you work in a fork, .*"
+                                                r"scripts/set-repository\.py"):
+        notebooks.chapter_file("benchmarks/r.json", start=tmp_path)
+
+
+def test_package_names_the_configured_repository():
+    import re
+
+    from d2lutils import notebooks
+
+    config = (NOTEBOOKS.parent / "_config.yml").read_text()
+    assert notebooks.REPOSITORY == re.search(r"^  url: (\S+)$", config, re.MULTILINE).group(1)
+    assert notebooks.BRANCH == re.search(r"^  branch: (\S+)$", config, re.MULTILINE).group(1)

@@ -67,7 +67,7 @@ def test_paper_momentum_rules_agree_until_the_learning_rate_drops():
 
 def test_paper_budget_and_provenance_are_stated():
     provenance = stdout_of(PAPER, "datetime")
-    budget = re.search(r"\((quick|full) budget\)", provenance).group(1)
+    budget = re.search(r"\((quick|short|full) budget\)", provenance).group(1)
     assert f"with the {budget}\nbudget" in PAPER.cells[0].source
     assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \(cuda.*\)), PyTorch ", provenance)
 
@@ -109,3 +109,26 @@ def test_parity_compared_all_three_frameworks():
     compared = stdout_of(PARITY, "assert largest < 1e-4")
     assert "PyTorch vs Keras:" in compared and "PyTorch vs Gluon:" in compared
     assert "PyTorch vs Keras and Gluon:" in stdout_of(PARITY, "published_largest < 1e-4")
+
+
+def test_paper_prose_quotes_the_stored_runs():
+    runs = stdout_of(PAPER, "datetime")
+    paper, default, no_lrn = (float(re.search(rf"{name}:\s+(\S+)", runs).group(1))
+                              for name in ("paper's recipe", "chapter default",
+                                           "chapter default, no LRN"))
+    recipe_loss = re.search(r"train loss (\S+),",
+                            stdout_of(PAPER, "paper_acc = train_paper_recipe(")).group(1)
+    neighbours = stdout_of(PAPER, "for space, queries, pool in")
+    feature_share, pixel_share = re.findall(r": (\S+)% of the 5 nearest", neighbours)
+    prose = "\n".join(c.source for c in PAPER.cells if c.cell_type == "markdown")
+    if "(full budget)" in runs:
+        pytest.skip("the prose below describes the stored short-budget runs")
+    assert "(short budget)" in runs and "(short budget: 17,920 images seen once" in prose
+    assert f"at chance ({paper:.3f})" in prose and 0.08 <= paper <= 0.12
+    assert f"pass was {recipe_loss}," in prose
+    assert f"default reached {default:.3f}" in prose
+    assert f"Without it the default reached {no_lrn:.3f}, against\n  {default:.3f}" in prose
+    assert "No sign that LRN helped" in prose and no_lrn >= default
+    assert f"{feature_share}% of\nthe five nearest" in prose
+    assert f"against {pixel_share}% in pixel space" in prose
+    assert float(feature_share) < float(pixel_share)  # "do worse than the pixels"

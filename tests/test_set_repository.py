@@ -20,6 +20,8 @@ def checkout(tmp_path, monkeypatch):
     shutil.copy(ROOT / "_config.yml", tmp_path)
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks",
                     ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (tmp_path / "d2lutils").mkdir()
+    shutil.copy(ROOT / "d2lutils" / "notebooks.py", tmp_path / "d2lutils")
     monkeypatch.setattr(set_repository, "ROOT", tmp_path)
     return tmp_path
 
@@ -35,6 +37,8 @@ def test_moves_the_config_and_every_notebook_to_the_fork(checkout, capsys):
         assert old not in text
         setup = next(c for c in json.loads(text)["cells"] if c["cell_type"] == "code")
         assert f"git+{fork}" in "".join(setup["source"]), notebook.name
+    package = (checkout / "d2lutils" / "notebooks.py").read_text()
+    assert f'REPOSITORY = "{fork}"\n' in package and 'BRANCH = "book"\n' in package
     assert "alexnet_pytorch.ipynb" in capsys.readouterr().out
 
 
@@ -42,3 +46,13 @@ def test_refuses_an_address_that_is_not_a_github_repository(checkout):
     with pytest.raises(SystemExit, match="usage: python scripts/set-repository.py"):
         set_repository.main(["github.com/reader"])
     assert (checkout / "_config.yml").read_text() == (ROOT / "_config.yml").read_text()
+
+
+def test_refuses_to_change_anything_when_the_package_disagrees(checkout):
+    package = checkout / "d2lutils" / "notebooks.py"
+    package.write_text(package.read_text().replace("d2lutils/alexnet-chapter", "someone/else"))
+    before = {path: path.read_text() for path in checkout.rglob("*") if path.is_file()}
+    with pytest.raises(SystemExit, match=r"does not name https://github\.com/d2lutils/"
+                                         r"alexnet-chapter as its REPOSITORY"):
+        set_repository.main(["https://github.com/reader/alexnet-fork"])
+    assert {path: path.read_text() for path in before} == before

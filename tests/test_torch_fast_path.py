@@ -11,7 +11,7 @@ import d2lutils.torch as d2l
 from tests import frameworks
 
 
-def test_fast_path_computes_what_plain_float32_sgd_computes(fashion_dir, monkeypatch):
+def test_fast_path_computes_what_plain_float32_momentum_sgd_computes(fashion_dir, monkeypatch):
     # Channels-last layout and the fused SGD kernel change how, not what; with
     # bfloat16 switched off the weights must match a plain loop's.
     monkeypatch.setattr(d2l, "_cpu_has_bf16", lambda: False)
@@ -24,7 +24,7 @@ def test_fast_path_computes_what_plain_float32_sgd_computes(fashion_dir, monkeyp
     torch.manual_seed(0)  # same initial weights, same shuffles, in the same order
     plain = frameworks.small_cnn("torch")
     plain.apply(d2l._init_glorot)
-    optimizer = torch.optim.SGD(plain.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD(plain.parameters(), lr=0.1, momentum=0.9)  # the default
     for _ in range(2):
         for X, y in train_iter:
             loss = F.cross_entropy(plain(X), y)
@@ -98,3 +98,13 @@ def test_gpu_trains_in_its_native_precision():
     with d2l._autocast(device, precision):
         product = torch.ones(4, 4, device=device) @ torch.ones(4, 4, device=device)
     assert product.dtype == precision
+
+
+@pytest.mark.parametrize("isa_cap, native", [("AVX2", False), ("avx512_core", False),
+                                             ("AVX512_CORE_BF16", True), ("AVX512_CORE_AMX", True),
+                                             ("ALL", True)])
+def test_bfloat16_only_where_onednn_may_use_the_hardware_for_it(isa_cap, native, monkeypatch):
+    # A processor with AVX-512 BF16 whose oneDNN is capped at AVX2 emulates bfloat16.
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    assert d2l._cpu_has_bf16() is native
