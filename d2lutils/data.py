@@ -128,14 +128,6 @@ def fashion_mnist_splits(num_train=None, num_test=None, data_dir=None):
             (data.test_images[:num_test], data.test_labels[:num_test]))
 
 
-def make_loaders(batches_class, batch_size, resize, num_train, num_test, device, data_dir):
-    """(train, test) minibatch iterators of a framework's `batches_class`; see its module."""
-    (train_images, train_labels), (test_images, test_labels) = fashion_mnist_splits(
-        num_train, num_test, data_dir)
-    return (batches_class(train_images, train_labels, batch_size, True, resize, device),
-            batches_class(test_images, test_labels, batch_size, False, resize, device))
-
-
 def check_batching(batch_size, resize):
     """Refuse a batch size or resize target that no loader can honour."""
     if not _is_positive_int(batch_size):

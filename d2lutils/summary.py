@@ -18,10 +18,6 @@ class LayerSummary(NamedTuple):
     def num_params(self):
         return sum(layer.num_params for layer in self.layers)
 
-    @property
-    def shapes(self):
-        return [layer.shape for layer in self.layers]
-
     def __str__(self):
         width = max([len(layer.name) for layer in self.layers] + [5])
         lines = [f"{layer.name:<{width}}  output shape: {layer.shape}" for layer in self.layers]

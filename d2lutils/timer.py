@@ -1,13 +1,12 @@
-"""A stopwatch that remembers every interval it timed."""
+"""A stopwatch for the time spent in training steps."""
 
 import time
 
 
 class Timer:
-    """Time several intervals; report their sum, mean and count."""
+    """start(), then stop() returns the seconds in between."""
 
     def __init__(self):
-        self.times = []
         self._started = None
 
     def start(self):
@@ -17,12 +16,6 @@ class Timer:
         """Stop the interval started last and return its length in seconds."""
         if self._started is None:
             raise RuntimeError("Timer.stop() called before Timer.start().")
-        self.times.append(time.perf_counter() - self._started)
+        seconds = time.perf_counter() - self._started
         self._started = None
-        return self.times[-1]
-
-    def sum(self):
-        return sum(self.times)
-
-    def avg(self):
-        return self.sum() / len(self.times) if self.times else 0.0
+        return seconds

@@ -13,7 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ["pytorch", "tensorflow", "mxnet"]
-SIDE_BY_SIDE = (ROOT / "book" / "alexnet_side_by_side.md").read_text()
 
 # (channels, height, width) after each layer that changes the shape, for one
 # 1x224x224 image; then the flattened and fully connected widths.
@@ -89,21 +88,6 @@ def test_notebook_says_which_budget_its_outputs_came_from(framework):
     if budget == "short":
         assert "they show AlexNet learning, not how far it gets" in intro
     assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \((cuda|/GPU|gpu).*\)), ", provenance)
-
-
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_side_by_side_page_shows_what_the_notebook_runs(framework):
-    nb = notebook(framework)
-    assert code_cell(nb, "def alexnet(").source in SIDE_BY_SIDE, (
-        f"the definition in alexnet_{framework}.ipynb changed: update "
-        f"book/alexnet_side_by_side.md")
-    assert stdout(code_cell(nb, "d2l.layer_summary(net")) in SIDE_BY_SIDE
-
-
-def test_side_by_side_tabs_switch_together():
-    assert SIDE_BY_SIDE.count(":sync-group: framework") == 2
-    for framework in FRAMEWORKS:
-        assert SIDE_BY_SIDE.count(f":sync: {framework}") == 2
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

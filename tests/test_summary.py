@@ -9,7 +9,7 @@ def test_table_aligns_names_and_sums_parameters():
     assert str(summary) == ("Conv2d     output shape: (1, 96, 54, 54)\n"
                             "MaxPool2d  output shape: (1, 96, 26, 26)\n"
                             "parameters: 11,712")
-    assert summary.shapes == [(1, 96, 54, 54), (1, 96, 26, 26)]
+    assert [layer.shape for layer in summary.layers] == [(1, 96, 54, 54), (1, 96, 26, 26)]
     assert summary.num_params == 11_712
 
 
