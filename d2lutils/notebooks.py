@@ -22,15 +22,31 @@ REPOSITORY = "https://github.com/d2lutils/alexnet-chapter"
 BRANCH = "main"
 
 
+def tagged_cell(notebook, tag):
+    """The one code cell of `notebook` tagged `tag`, as a dict (source, outputs, ...).
+
+    `notebook`: a path to an .ipynb file, or a notebook already read as JSON.
+    """
+    cells = (json.loads(Path(notebook).read_text()) if isinstance(notebook, (str, Path))
+             else notebook)["cells"]
+    tagged = [cell for cell in cells
+              if cell["cell_type"] == "code" and tag in cell.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        name = notebook if isinstance(notebook, (str, Path)) else "the notebook"
+        raise LookupError(f"{name} has {len(tagged)} code cells tagged {tag!r}; "
+                          f"exactly one was expected.")
+    return tagged[0]
+
+
 def tagged_source(notebook, tag):
     """The source of the one code cell of `notebook` that is tagged `tag`."""
-    cells = json.loads(Path(notebook).read_text())["cells"]
-    sources = ["".join(cell["source"]) for cell in cells
-               if cell["cell_type"] == "code" and tag in cell.get("metadata", {}).get("tags", [])]
-    if len(sources) != 1:
-        raise LookupError(f"{notebook} has {len(sources)} code cells tagged {tag!r}; "
-                          f"exactly one was expected.")
-    return sources[0]
+    return "".join(tagged_cell(notebook, tag)["source"])
+
+
+def cell_stdout(cell):
+    """What a code cell printed, as stored with it (its stdout stream outputs, joined)."""
+    return "".join("".join(output["text"]) for output in cell.get("outputs", [])
+                   if output.get("output_type") == "stream" and output.get("name") == "stdout")
 
 
 def run_tagged_cell(notebook, tag, **names):

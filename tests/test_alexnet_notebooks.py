@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from d2lutils.notebooks import cell_stdout as stdout
+
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ["pytorch", "tensorflow", "mxnet"]
 
@@ -28,11 +30,6 @@ def notebook(framework):
 
 def code_cell(nb, text):
     return next(c for c in nb.cells if c.cell_type == "code" and text in c.source)
-
-
-def stdout(cell):
-    return "".join(o.text for o in cell.outputs
-                   if o.output_type == "stream" and o.name == "stdout")
 
 
 def markdown_text(framework):

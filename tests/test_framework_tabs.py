@@ -10,6 +10,8 @@ import pytest
 pytest.importorskip("sphinx", reason="the book's tools are not installed in this environment")
 import framework_tabs  # noqa: E402  (book/_ext, put on the path by conftest)
 
+from d2lutils.notebooks import cell_stdout, tagged_cell  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow/Keras", "mxnet": "MXNet Gluon"}
 
@@ -19,8 +21,7 @@ def notebook(framework):
 
 
 def tagged(framework, tag):
-    return next(c for c in notebook(framework)["cells"]
-                if tag in c["metadata"].get("tags", []))
+    return tagged_cell(notebook(framework), tag)
 
 
 def test_definitions_tab_set_holds_each_notebooks_tagged_cell_in_reading_order():
@@ -39,8 +40,7 @@ def test_definitions_tab_set_holds_each_notebooks_tagged_cell_in_reading_order()
 def test_output_tab_set_holds_what_each_summary_cell_printed():
     page = framework_tabs.framework_tabs(ROOT, "alexnet-summary", output=True)
     for framework in FRAMEWORKS:
-        printed = "".join("".join(o["text"]) for o in tagged(framework, "alexnet-summary")["outputs"]
-                          if o.get("name") == "stdout")
+        printed = cell_stdout(tagged(framework, "alexnet-summary"))
         assert printed.rstrip().endswith("parameters: 46,764,746")
         assert f"```text\n{printed.rstrip()}\n```" in page
     assert page.count(":sync: ") == len(FRAMEWORKS)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from d2lutils.notebooks import run_tagged_cell, tagged_source
+from d2lutils.notebooks import cell_stdout, run_tagged_cell, tagged_cell, tagged_source
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -28,6 +28,18 @@ def test_finds_the_tagged_cell_whatever_its_text(tmp_path):
     assert tagged_source(notebook, "t") == "y = scale * 2\nz = y + 1"
     defined = run_tagged_cell(notebook, "t", scale=10)
     assert (defined["y"], defined["z"]) == (20, 21)
+
+
+def test_reads_a_notebook_already_loaded_and_what_its_cell_printed():
+    cell = code("print('a'); print('b')", tags=["shown"])
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["a\n", "b\n"]},
+                       {"output_type": "stream", "name": "stderr", "text": "warning\n"},
+                       {"output_type": "stream", "name": "stdout", "text": "c\n"}]
+    notebook = {"cells": [code("x = 1"), cell]}
+    assert tagged_cell(notebook, "shown") is cell
+    assert cell_stdout(cell) == "a\nb\nc\n"  # stdout only, text as a list or a string
+    with pytest.raises(LookupError, match="the notebook has 0 code cells tagged 'absent'"):
+        tagged_cell(notebook, "absent")
 
 
 @pytest.mark.parametrize("tags, found", [([[], []], 0), ([["t"], ["t"]], 2)])

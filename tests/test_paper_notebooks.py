@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from d2lutils.notebooks import cell_stdout
+
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = nbformat.read(ROOT / "notebooks" / "alexnet_paper.ipynb", as_version=4)
 PARITY = nbformat.read(ROOT / "notebooks" / "alexnet_parity.ipynb", as_version=4)
@@ -26,8 +28,7 @@ def code_cells(nb):
 
 
 def stdout_of(nb, text):
-    cell = next(c for c in code_cells(nb) if text in c.source)
-    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+    return cell_stdout(next(c for c in code_cells(nb) if text in c.source))
 
 
 def test_paper_table_gives_the_published_counts():

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from docutils.parsers.rst import directives
 
-from notebook_status import GeneratedMarkdown, _stdout, notebooks_in_toc  # same folder
+from d2lutils.notebooks import cell_stdout
+from notebook_status import GeneratedMarkdown, notebooks_in_toc  # same folder
 
 TITLE_PREFIX = "# AlexNet in "
 
@@ -49,7 +50,7 @@ def framework_tabs(root, tag, output=False):
     """The Markdown of a synced tab set: each framework's tagged cell (or its printout)."""
     lines = ["::::{tab-set}", ":sync-group: framework", ""]
     for label, key, cell in tagged_cells(root, tag):
-        text = _stdout(cell) if output else "".join(cell["source"])
+        text = cell_stdout(cell) if output else "".join(cell["source"])
         lines += [f":::{{tab-item}} {label}", f":sync: {key}", "",
                   "```text" if output else "```python", *text.rstrip("\n").splitlines(), "```",
                   ":::", ""]

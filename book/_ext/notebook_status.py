@@ -15,6 +15,8 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
+from d2lutils.notebooks import cell_stdout
+
 
 def notebook_status(path):
     """(last run date, minutes it took, machine line, headline lines) of one notebook."""
@@ -24,9 +26,9 @@ def notebook_status(path):
     ends = [_time(t["shell.execute_reply"]) for t in timing if "shell.execute_reply" in t]
     if not starts or not ends:
         return None
-    machine = _stdout(cells[0]).strip().splitlines()[-1:] or ["(not recorded)"]
+    machine = cell_stdout(cells[0]).strip().splitlines()[-1:] or ["(not recorded)"]
     headline = [line for c in cells if "status" in c["metadata"].get("tags", [])
-                for line in _stdout(c).strip().splitlines()]
+                for line in cell_stdout(c).strip().splitlines()]
     return (max(ends).strftime("%Y-%m-%d %H:%M UTC"), (max(ends) - min(starts)).total_seconds(),
             machine[0], headline)
 
@@ -67,12 +69,6 @@ def status_table(root):
 
 def _time(stamp):
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def _stdout(cell):
-    return "".join("".join(o["text"]) if isinstance(o["text"], list) else o["text"]
-                   for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
 
 class GeneratedMarkdown(SphinxDirective):
