@@ -22,15 +22,20 @@ REPOSITORY = "https://github.com/d2lutils/alexnet-chapter"
 BRANCH = "main"
 
 
-def tagged_cell(notebook, tag):
-    """The one code cell of `notebook` tagged `tag`, as a dict (source, outputs, ...).
+def tagged_cells(notebook, tag):
+    """Every code cell of `notebook` tagged `tag`, as dicts (source, outputs, ...).
 
     `notebook`: a path to an .ipynb file, or a notebook already read as JSON.
     """
     cells = (json.loads(Path(notebook).read_text()) if isinstance(notebook, (str, Path))
              else notebook)["cells"]
-    tagged = [cell for cell in cells
-              if cell["cell_type"] == "code" and tag in cell.get("metadata", {}).get("tags", [])]
+    return [cell for cell in cells
+            if cell["cell_type"] == "code" and tag in cell.get("metadata", {}).get("tags", [])]
+
+
+def tagged_cell(notebook, tag):
+    """The one code cell of `notebook` tagged `tag` (see tagged_cells)."""
+    tagged = tagged_cells(notebook, tag)
     if len(tagged) != 1:
         name = notebook if isinstance(notebook, (str, Path)) else "the notebook"
         raise LookupError(f"{name} has {len(tagged)} code cells tagged {tag!r}; "

@@ -16,25 +16,24 @@ from pathlib import Path
 
 from docutils.parsers.rst import directives
 
-from d2lutils.notebooks import cell_stdout
+from d2lutils.notebooks import cell_stdout, tagged_cells
 from notebook_status import GeneratedMarkdown, notebooks_in_toc  # same folder
 
 TITLE_PREFIX = "# AlexNet in "
 
 
-def tagged_cells(root, tag):
+def framework_cells(root, tag):
     """(label, sync key, cell) for each notebook in the TOC with a code cell tagged `tag`."""
     found = []
     for path in notebooks_in_toc(root):
-        cells = json.loads(Path(path).read_text())["cells"]
-        tagged = [c for c in cells
-                  if c["cell_type"] == "code" and tag in c["metadata"].get("tags", [])]
+        notebook = json.loads(Path(path).read_text())
+        tagged = tagged_cells(notebook, tag)
         if not tagged:
             continue
         if len(tagged) > 1:
             raise ValueError(f"{path.name} has {len(tagged)} code cells tagged {tag!r}; "
                              f"the side-by-side tabs need exactly one.")
-        title = "".join(cells[0]["source"]).splitlines()[0]
+        title = "".join(notebook["cells"][0]["source"]).splitlines()[0]
         if not title.startswith(TITLE_PREFIX):
             raise ValueError(f"{path.name} has a cell tagged {tag!r} but its title is "
                              f"{title!r}; a framework notebook's title reads "
@@ -49,7 +48,7 @@ def tagged_cells(root, tag):
 def framework_tabs(root, tag, output=False):
     """The Markdown of a synced tab set: each framework's tagged cell (or its printout)."""
     lines = ["::::{tab-set}", ":sync-group: framework", ""]
-    for label, key, cell in tagged_cells(root, tag):
+    for label, key, cell in framework_cells(root, tag):
         text = cell_stdout(cell) if output else "".join(cell["source"])
         lines += [f":::{{tab-item}} {label}", f":sync: {key}", "",
                   "```text" if output else "```python", *text.rstrip("\n").splitlines(), "```",
