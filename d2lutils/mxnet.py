@@ -1,8 +1,8 @@
 """The chapter's helpers for MXNet Gluon.
 
-Same names, arguments and printed output as ``d2lutils.torch`` and
-``d2lutils.tensorflow``; only what MXNet itself does differently differs
-(images are NCHW, labels int32, devices are contexts such as ``mx.gpu(0)``,
+Same names, arguments and printed output as ``d2lutils.torch``,
+``d2lutils.tensorflow`` and ``d2lutils.jax``; only what MXNet itself does
+differently differs (images are NCHW, labels int32, devices are contexts such as ``mx.gpu(0)``,
 and a network must be ``initialize()``-d before its first use).
 """
 
@@ -168,7 +168,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other two frameworks, so every call starts from scratch. The update
+    in the other frameworks, so every call starts from scratch. The update
     has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
     d2lutils.torch.train_ch6.
     """

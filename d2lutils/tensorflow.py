@@ -1,7 +1,7 @@
 """The chapter's helpers for TensorFlow/Keras.
 
-Same names, arguments and printed output as ``d2lutils.torch`` and
-``d2lutils.mxnet``; only what TensorFlow itself does differently differs
+Same names, arguments and printed output as ``d2lutils.torch``,
+``d2lutils.jax`` and ``d2lutils.mxnet``; only what TensorFlow itself does differently differs
 (images are NHWC, labels int32, devices are names such as ``"/GPU:0"``).
 """
 
@@ -139,7 +139,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other two frameworks, so every call starts from scratch. The update
+    in the other frameworks, so every call starts from scratch. The update
     has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
     d2lutils.torch.train_ch6.
     """

@@ -1,7 +1,7 @@
 """The chapter's helpers for PyTorch.
 
-Same names, arguments and printed output as ``d2lutils.tensorflow`` and
-``d2lutils.mxnet``; only what PyTorch itself does differently differs
+Same names, arguments and printed output as ``d2lutils.tensorflow``,
+``d2lutils.jax`` and ``d2lutils.mxnet``; only what PyTorch itself does differently differs
 (images are NCHW, labels int64, devices are ``torch.device``).
 """
 
@@ -145,7 +145,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other two frameworks, so every call starts from scratch.
+    in the other frameworks, so every call starts from scratch.
 
     The update has the paper's momentum of 0.9 (momentum=0 gives plain SGD,
     d2l's recipe): at learning rate 0.01 the chapter's AlexNet learns much

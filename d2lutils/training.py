@@ -1,8 +1,8 @@
 """What `train_ch6` does the same way in every framework: progress, plot, history, report.
 
 The framework modules own the arithmetic (forward, backward, update); this
-module owns everything a reader sees while it runs, so that the three
-frameworks print and draw exactly alike.
+module owns everything a reader sees while it runs, so that every framework
+prints and draws exactly alike.
 """
 
 import sys

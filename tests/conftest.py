@@ -1,7 +1,7 @@
 """Shared fixtures. The tests use the real Fashion-MNIST, never stand-ins.
 
 The suite runs once in each environment (see the Makefile): the readers'
-environment has PyTorch and TensorFlow, the frozen one MXNet. A test that needs
+environment has PyTorch, TensorFlow and JAX, the frozen one MXNet. A test that needs
 a framework skips, saying so, where that framework is not installed.
 """
 

@@ -1,17 +1,28 @@
-"""The three framework modules side by side, for tests that hold them to one contract.
+"""The framework modules side by side, for tests that hold them to one contract.
 
-Each entry knows how to turn a batch into a NCHW numpy array and how to build
-the same small LeNet-style network in its framework.
+This is the one place the tests know each framework: how to turn a batch into
+a NCHW numpy array, how to build the same small LeNet-style network, how to
+watch the optimizer train_ch6 builds. A new framework adds its entries here.
 """
 
 import contextlib
+import functools
 import importlib
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-NAMES = ["torch", "tensorflow", "mxnet"]
+from d2lutils.notebooks import tagged_cells
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NAMES = ["torch", "tensorflow", "jax", "mxnet"]
+# Frameworks whose images are (batch, height, width, channels).
+CHANNELS_LAST = ("tensorflow", "jax")
+# Keyword-only arguments a framework adds to the shared signatures, where its
+# own way truly differs: JAX takes explicit random seeds.
+EXTRA_KEYWORDS = {"jax": ["seed"]}
 
 
 def installed(name):
@@ -26,6 +37,17 @@ PARAMS = [pytest.param(name, id=name, marks=pytest.mark.skipif(
     for name in NAMES]
 
 
+def notebook_frameworks():
+    """The X of every notebooks/alexnet_X.ipynb that builds the chapter's AlexNet.
+
+    A framework's notebook is the one that tags its definition `alexnet-definition`
+    (as the side-by-side page finds it); the paper and parity notebooks do not.
+    """
+    return [path.stem.removeprefix("alexnet_")
+            for path in sorted(NOTEBOOKS.glob("alexnet_*.ipynb"))
+            if tagged_cells(path, "alexnet-definition")]
+
+
 def module(name):
     return importlib.import_module(f"d2lutils.{name}")
 
@@ -33,7 +55,7 @@ def module(name):
 def to_nchw(name, X):
     """A batch of images as a numpy array in (batch, channels, height, width)."""
     X = to_numpy(name, X)
-    return X.transpose(0, 3, 1, 2) if name == "tensorflow" else X
+    return X.transpose(0, 3, 1, 2) if name in CHANNELS_LAST else X
 
 
 def to_numpy(name, tensor):
@@ -42,6 +64,8 @@ def to_numpy(name, tensor):
         if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
             tensor = tensor.float()
         return tensor.detach().cpu().numpy()
+    if name == "jax":
+        return np.asarray(tensor)
     return tensor.asnumpy() if name == "mxnet" else tensor.numpy()
 
 
@@ -55,7 +79,7 @@ def inference_precision(name, device):
 
 
 def input_shape(name, size, channels=1):
-    return (1, size, size, channels) if name == "tensorflow" else (1, channels, size, size)
+    return (1, size, size, channels) if name in CHANNELS_LAST else (1, channels, size, size)
 
 
 def small_cnn(name):
@@ -70,6 +94,13 @@ def small_cnn(name):
             tf.keras.layers.Conv2D(6, kernel_size=5, padding="same"), tf.keras.layers.ReLU(),
             tf.keras.layers.MaxPool2D(2),
             tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])])
+    if name == "jax":
+        from flax import nnx
+        rngs = nnx.Rngs(0)
+        return nnx.Sequential(
+            nnx.Conv(1, 6, kernel_size=(5, 5), padding=2, rngs=rngs), nnx.relu,
+            functools.partial(nnx.max_pool, window_shape=(2, 2), strides=(2, 2)),
+            nnx.Sequential(lambda X: X.reshape(len(X), -1), nnx.Linear(1176, 10, rngs=rngs)))
     from mxnet.gluon import nn
     net, head = nn.Sequential(), nn.Sequential()
     head.add(nn.Flatten(), nn.Dense(10))
@@ -80,7 +111,7 @@ def small_cnn(name):
 
 def small_cnn_shapes(name):
     shapes = [(1, 6, 28, 28), (1, 6, 28, 28), (1, 6, 14, 14), (1, 1176), (1, 10)]
-    if name == "tensorflow":
+    if name in CHANNELS_LAST:
         return [(s[0], s[2], s[3], s[1]) if len(s) == 4 else s for s in shapes]
     return shapes
 
@@ -113,6 +144,8 @@ def seed(name, value):
     elif name == "tensorflow":
         import tensorflow as tf
         tf.keras.utils.set_random_seed(value)
+    elif name == "jax":
+        pass  # no global state: the loader and train_ch6 take explicit seeds
     else:
         import mxnet as mx
         mx.random.seed(value)
@@ -140,6 +173,14 @@ def spy_on_optimizer(name, monkeypatch):
             built.append({"lr": learning_rate, "momentum": momentum})
             return real_sgd(learning_rate=learning_rate, momentum=momentum, **kwargs)
         monkeypatch.setattr(tf.keras.optimizers, "SGD", sgd)
+    elif name == "jax":
+        import optax
+        real_sgd = optax.sgd
+
+        def sgd(learning_rate, momentum=None, **kwargs):
+            built.append({"lr": learning_rate, "momentum": momentum})
+            return real_sgd(learning_rate, momentum=momentum, **kwargs)
+        monkeypatch.setattr(optax, "sgd", sgd)
     else:
         from mxnet import gluon
         real_trainer = gluon.Trainer

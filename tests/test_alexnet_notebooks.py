@@ -1,4 +1,4 @@
-"""The three AlexNet notebooks: what their stored outputs must say, and the side-by-side page.
+"""The framework AlexNet notebooks: what their stored outputs must say, and the side-by-side page.
 
 nbval checks that a fresh run reproduces the stored outputs; these tests check
 that the stored outputs are the right ones in the first place.
@@ -13,8 +13,10 @@ import pytest
 
 from d2lutils.notebooks import cell_stdout as stdout
 
+from .frameworks import notebook_frameworks
+
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ["pytorch", "tensorflow", "mxnet"]
+FRAMEWORKS = notebook_frameworks()  # jax, mxnet, pytorch, tensorflow
 
 # (channels, height, width) after each layer that changes the shape, for one
 # 1x224x224 image; then the flattened and fully connected widths.
@@ -47,11 +49,10 @@ def stored_shapes(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_stored_shape_table_is_alexnet(framework):
     shapes, last_line = stored_shapes(framework)
-    if framework == "tensorflow":  # channels last
-        expected = [(1, h, w, c) for c, h, w in EXPECTED_CHW]
-    else:
-        expected = [(1, c, h, w) for c, h, w in EXPECTED_CHW]
-    assert shapes == expected + [(1, n) for n in EXPECTED_FLAT]
+    flat = [(1, n) for n in EXPECTED_FLAT]
+    channels_first = [(1, c, h, w) for c, h, w in EXPECTED_CHW] + flat
+    channels_last = [(1, h, w, c) for c, h, w in EXPECTED_CHW] + flat  # Keras, JAX
+    assert shapes in (channels_first, channels_last)
     assert last_line == "parameters: 46,764,746"
 
 

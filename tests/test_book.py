@@ -10,6 +10,8 @@ pytest.importorskip("sphinx", reason="the book is built in the readers' environm
 import yaml  # noqa: E402
 from notebook_status import toc_entries  # noqa: E402
 
+from .frameworks import notebook_frameworks  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -53,7 +55,7 @@ def test_status_page_lists_every_notebook_with_its_run(built_book):
     for notebook in NOTEBOOKS:
         assert f"{notebook.stem}</span></a>" in page
     assert page.count(" UTC</p></td>") == len(NOTEBOOKS)  # every notebook has a last run
-    for framework in ("pytorch", "tensorflow", "mxnet"):  # the training notebooks' headline
+    for framework in notebook_frameworks():  # the training notebooks' headline
         row = page[page.index(f"alexnet_{framework}</span>"):]
         assert re.search(r"(quick|short|full) budget: \d+ epoch\(s\) on [\d,]+ images, "
                          r"test accuracy \d\.\d{3}", row[:row.index("</tr>")])

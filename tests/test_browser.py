@@ -111,7 +111,7 @@ def test_choosing_a_framework_switches_every_tab_set(site, browser):
                 for s in tab_sets]
 
     assert selected() == ["PyTorch", "PyTorch"]
-    for framework in ("TensorFlow/Keras", "MXNet Gluon", "PyTorch"):
+    for framework in ("TensorFlow/Keras", "JAX/Flax", "MXNet Gluon", "PyTorch"):
         label = tab_sets[0].find_element(By.XPATH, f".//label[normalize-space()='{framework}']")
         browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
         label.click()

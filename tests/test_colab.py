@@ -40,8 +40,8 @@ def test_colab_python_is_supported():
         colab_versions()["python"])
 
 
-@pytest.mark.parametrize("extras", [[], ["torch"], ["tensorflow"], ["story"]],
-                         ids=["core", "torch", "tensorflow", "story"])
+@pytest.mark.parametrize("extras", [[], ["torch"], ["tensorflow"], ["jax"], ["story"]],
+                         ids=["core", "torch", "tensorflow", "jax", "story"])
 def test_installing_d2lutils_on_colab_changes_no_package(extras):
     colab = colab_versions()
     for requirement in requirements(extras):

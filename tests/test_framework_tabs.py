@@ -13,7 +13,9 @@ import framework_tabs  # noqa: E402  (book/_ext, put on the path by conftest)
 from d2lutils.notebooks import cell_stdout, tagged_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow/Keras", "mxnet": "MXNet Gluon"}
+# In _toc.yml's order, with the labels the notebooks' titles give.
+FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow/Keras", "jax": "JAX/Flax",
+              "mxnet": "MXNet Gluon"}
 
 
 def notebook(framework):
@@ -34,7 +36,7 @@ def test_definitions_tab_set_holds_each_notebooks_tagged_cell_in_reading_order()
         block = f":::{{tab-item}} {label}\n:sync: {framework}\n\n```python\n{source.rstrip()}\n```"
         assert block in page
         positions.append(page.index(block))
-    assert positions == sorted(positions)  # _toc.yml's order: PyTorch, Keras, Gluon
+    assert positions == sorted(positions)  # _toc.yml's order
 
 
 def test_output_tab_set_holds_what_each_summary_cell_printed():

@@ -98,18 +98,19 @@ def test_parity_result_is_below_the_bound_and_quoted_on_the_side_by_side_page():
 
 def test_parity_uses_the_definitions_from_the_framework_notebooks():
     source = "".join(c.source for c in code_cells(PARITY))
-    for framework in ("pytorch", "tensorflow"):
+    for framework in ("pytorch", "tensorflow", "jax"):
         assert f'run_tagged_cell("alexnet_{framework}.ipynb", "alexnet-definition"' in source
     gluon_side = (ROOT / "notebooks" / "parity_gluon.py").read_text()
     assert 'run_tagged_cell(HERE / "alexnet_mxnet.ipynb", "alexnet-definition"' in gluon_side
     assert "\ndef alexnet(" not in "\n" + source + gluon_side  # no definition of their own
 
 
-def test_parity_compared_all_three_frameworks():
+def test_parity_compared_all_four_frameworks():
     # The stored run had the MXNet environment: Gluon is in both comparisons.
     compared = stdout_of(PARITY, "assert largest < 1e-4")
-    assert "PyTorch vs Keras:" in compared and "PyTorch vs Gluon:" in compared
-    assert "PyTorch vs Keras and Gluon:" in stdout_of(PARITY, "published_largest < 1e-4")
+    for name in ("Keras", "Flax", "Gluon"):
+        assert f"PyTorch vs {name}:" in compared
+    assert "PyTorch vs Keras, Flax and Gluon:" in stdout_of(PARITY, "published_largest < 1e-4")
 
 
 def test_paper_prose_quotes_the_stored_runs():

@@ -1,4 +1,4 @@
-"""d2lutils.resize: the bilinear resize matrix against PyTorch's and TensorFlow's own resize."""
+"""d2lutils.resize: the bilinear resize matrix against PyTorch's, TensorFlow's and JAX's own resize."""
 
 import numpy as np
 import pytest
@@ -40,4 +40,14 @@ def test_matrix_resizes_as_tensorflow_resize_does(fashion_dir):
     images = data.load_fashion_mnist(fashion_dir).train_images[:8].astype(np.float32) / 255
     R = bilinear_matrix(28, 224)
     theirs = tf.image.resize(images[..., None], (224, 224), method="bilinear").numpy()[..., 0]
+    np.testing.assert_allclose(R @ images @ R.T, theirs, atol=1e-5)
+
+
+def test_matrix_resizes_as_jax_image_resize_does(fashion_dir):
+    jax = pytest.importorskip("jax", reason="JAX is not installed in this environment")
+
+    images = data.load_fashion_mnist(fashion_dir).train_images[:8].astype(np.float32) / 255
+    R = bilinear_matrix(28, 224)
+    # Enlarging, so jax.image.resize's antialiasing (a wider filter when shrinking) plays no part.
+    theirs = np.asarray(jax.image.resize(images, (8, 224, 224), method="linear"))
     np.testing.assert_allclose(R @ images @ R.T, theirs, atol=1e-5)

@@ -1,0 +1,236 @@
+"""The chapter's helpers for JAX and Flax NNX.
+
+Same names, arguments and printed output as ``d2lutils.torch``,
+``d2lutils.tensorflow`` and ``d2lutils.mxnet``; only what JAX itself does
+differently differs. Images are NHWC (as in Keras), labels int32, devices are
+``jax.Device`` objects. Randomness comes from explicit keys: the loader's
+shuffling and ``train_ch6``'s initial weights each take a ``seed``, and the same
+seed gives the same numbers. Arrays cannot be changed in place, so the training
+step is a function that returns the new state, compiled once by XLA
+(``nnx.jit``) and then run step after step.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from .budget import choose_budget as _choose_budget
+from .data import check_batching, fashion_mnist_splits
+from .hardware import cpu_description
+from .resize import bilinear_matrix
+from .summary import LayerInfo, LayerSummary, wrong_input_error
+from .timer import Timer
+from .training import TrainingMonitor
+
+__all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
+           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6"]
+
+
+def try_gpu():
+    """The first GPU if there is one, else the CPU (and a one-line notice)."""
+    try:
+        return jax.devices("gpu")[0]
+    except RuntimeError:  # JAX has no GPU backend here
+        print("No GPU found: running on the CPU.")
+        return jax.devices("cpu")[0]
+
+
+def describe_device(device):
+    """The device's name, for saying where results came from."""
+    if device.platform == "gpu":
+        return f"{device.device_kind} ({device})"
+    return f"CPU: {cpu_description()}"
+
+
+def choose_budget(device):
+    """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
+    return _choose_budget(has_gpu=device.platform == "gpu")
+
+
+class FashionMNISTBatches:
+    """Minibatches of images kept on `device` as uint8, then scaled and resized per batch.
+
+    Yields (X, y): X float32 of shape (batch, size, size, 1) in [0, 1], y int32.
+    The 28x28 originals stay on the device and a whole batch is resized at once
+    there, so no image crosses from the host in a training step. With
+    shuffle=True each pass draws a new order from a key split off
+    jax.random.key(seed): the same seed gives the same sequence of orders.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None, seed=0):
+        check_batching(batch_size, resize)
+        self.device = device if device is not None else jax.devices()[0]
+        self.images = jax.device_put(images, self.device)
+        self.labels = jax.device_put(labels.astype("int32"), self.device)
+        self.resize_matrix = None
+        if resize is not None:
+            self.resize_matrix = jax.device_put(bilinear_matrix(images.shape[1], resize),
+                                                self.device)
+        self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
+        self.key = jax.device_put(jax.random.key(seed), self.device)
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self):
+        num_examples = len(self.labels)
+        if self.shuffle:
+            # A key is used once: split off a fresh one for this pass, keep the other.
+            self.key, pass_key = jax.random.split(self.key)
+            order = jax.random.permutation(pass_key, num_examples)
+        else:
+            order = jax.device_put(jnp.arange(num_examples), self.device)
+        for start in range(0, num_examples, self.batch_size):
+            indices = order[start:start + self.batch_size]
+            yield self.prepare(self.images[indices]), self.labels[indices]
+
+    def prepare(self, images):
+        """uint8 (batch, 28, 28) -> float32 (batch, size, size, 1), scaled to [0, 1] once."""
+        # Divided outside jit: compiled, XLA would multiply by 1/255 instead,
+        # which is not exact (times 255 would not give back the bytes).
+        X = images.astype(jnp.float32) / 255
+        if self.resize_matrix is not None:
+            X = _resize(X, self.resize_matrix)
+        return X[..., jnp.newaxis]
+
+
+@jax.jit  # one compiled function per batch shape
+def _resize(X, R):
+    # Bilinear resizing as two matrix products, rows then columns (see
+    # d2lutils.resize); the same numbers as jax.image.resize(method="linear").
+    return R @ X @ R.T
+
+
+def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,
+                            device=None, data_dir=None, seed=0):
+    """Fashion-MNIST as (train_iter, test_iter) of (batch, size, size, 1) float32, int32 labels.
+
+    resize: side length to resize the 28x28 images to (224 for AlexNet).
+    num_train, num_test: use only the first so many examples (all when None).
+    device: where the data lives and is resized (the first GPU if any, by default).
+    seed: the key the training order is drawn from. The training batches are
+    reshuffled every epoch; the test batches keep their order.
+    """
+    train, test = fashion_mnist_splits(num_train, num_test, data_dir)  # (images, labels) each
+    return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device,
+                                seed=seed),
+            FashionMNISTBatches(*test, batch_size, shuffle=False, resize=resize, device=device))
+
+
+def layer_summary(net, input_shape):
+    """Print each layer's name and output shape for one input, and the parameter count.
+
+    `net` is an nnx.Sequential (nested ones are walked into) of Flax modules and
+    plain functions (an activation, a pooling); a module is named by its class,
+    a function by its own name. input_shape is (batch, height, width, channels).
+    Returns the same as a LayerSummary.
+    """
+    X = jnp.zeros(input_shape)
+    layers = []
+    for index, layer in enumerate(_leaf_layers(net)):
+        try:
+            X = layer(X)
+        except (TypeError, ValueError) as error:
+            raise wrong_input_error(index, _layer_name(layer), X.shape, error) from None
+        layers.append(LayerInfo(_layer_name(layer), tuple(X.shape), _num_params(layer)))
+    summary = LayerSummary(layers)
+    print(summary)
+    return summary
+
+
+def evaluate_accuracy(net, data_iter, device):
+    """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    net.eval()  # dropout off
+    num_correct = jax.device_put(jnp.zeros((), jnp.int32), device)
+    num_examples = 0
+    for X, y in data_iter:
+        num_correct += _count_correct(net, jax.device_put(X, device), jax.device_put(y, device))
+        num_examples += len(y)
+    return int(num_correct) / num_examples
+
+
+@nnx.jit
+def _count_correct(net, X, y):
+    return (net(X).argmax(axis=1) == y).sum()
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *, seed=0):
+    """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
+
+    Weights are re-initialised (Glorot/Xavier uniform, zero biases) from
+    jax.random.key(seed) first, as in the other frameworks, so every call
+    starts from scratch. The update has the paper's momentum of 0.9
+    (momentum=0 gives plain SGD); why, see d2lutils.torch.train_ch6. Dropout
+    draws its masks from the random stream the network was built with.
+
+    The arithmetic is float32 throughout (on GPUs from the A100 on, XLA's
+    default lets float32 matrix products run in TensorFloat-32). Running sums
+    stay on the device and are read only when the monitor asks.
+    """
+    _init_glorot(net, jax.random.key(seed))
+    nnx.update(net, jax.device_put(nnx.state(net), device))
+    optimizer = nnx.Optimizer(net, optax.sgd(lr, momentum=momentum), wrt=nnx.Param)
+    monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+    timer = Timer()
+    for epoch in range(num_epochs):
+        net.train()  # dropout on
+        timer.start()
+        sums = jax.device_put(jnp.zeros(3), device)  # loss sum, correct, examples
+        for i, (X, y) in enumerate(monitor.batches(train_iter)):
+            X, y = jax.device_put(X, device), jax.device_put(y, device)
+            sums = _train_step(net, optimizer, X, y, sums)
+            if monitor.is_due(i):
+                monitor.record_train(epoch, i, *sums.tolist())
+        seconds = timer.stop()  # the last batch was recorded, so the device is done
+        monitor.record_epoch(epoch, int(sums[2]), seconds,
+                             evaluate_accuracy(net, test_iter, device))
+    return monitor.finish()
+
+
+@nnx.jit  # traced and compiled on the first call, reused for every batch of that shape
+def _train_step(net, optimizer, X, y, sums):
+    """One SGD step. nnx.jit carries the changed weights, momentum and dropout
+    key back into `net` and `optimizer`; the running sums come back as a new array."""
+    def loss_fn(net):
+        y_hat = net(X)
+        return optax.softmax_cross_entropy_with_integer_labels(y_hat, y).mean(), y_hat
+
+    (loss, y_hat), grads = nnx.value_and_grad(loss_fn, has_aux=True)(net)
+    optimizer.update(net, grads)
+    correct = (y_hat.argmax(axis=1) == y).sum()
+    return sums + jnp.stack([loss * len(y), correct, len(y)])
+
+
+def _leaf_layers(net):
+    if isinstance(net, nnx.Sequential):
+        for layer in net.layers:
+            yield from _leaf_layers(layer)
+    else:
+        yield net
+
+
+def _layer_name(layer):
+    if isinstance(layer, nnx.Module):
+        return type(layer).__name__
+    function = getattr(layer, "func", layer)  # a functools.partial names its function
+    return getattr(function, "__name__", type(layer).__name__)
+
+
+def _num_params(layer):
+    if not isinstance(layer, nnx.Module):
+        return 0  # a plain function holds no parameters
+    return sum(int(p.size) for p in jax.tree.leaves(nnx.state(layer, nnx.Param)))
+
+
+def _init_glorot(net, key):
+    """Fresh Glorot-uniform kernels and zero biases in every Conv and Linear layer of `net`."""
+    glorot_uniform = nnx.initializers.glorot_uniform()
+    for _, module in net.iter_modules():
+        if isinstance(module, (nnx.Conv, nnx.Linear)):
+            key, layer_key = jax.random.split(key)
+            module.kernel.value = glorot_uniform(layer_key, module.kernel.value.shape)
+            if module.bias is not None:
+                module.bias.value = jnp.zeros_like(module.bias.value)

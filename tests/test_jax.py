@@ -1,0 +1,62 @@
+"""d2lutils.jax beyond the shared contract: JAX's explicit seeds make runs repeatable."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax", reason="JAX is not installed in this environment")
+
+import d2lutils.jax as d2l  # noqa: E402
+
+from . import frameworks  # noqa: E402
+
+
+def labels_in_order(train_iter):
+    return np.concatenate([np.asarray(y) for _, y in train_iter])
+
+
+def test_the_same_seed_gives_the_same_orders_and_another_seed_others(fashion_dir):
+    def epochs(seed):
+        train_iter, _ = d2l.load_data_fashion_mnist(50, num_train=200, num_test=10,
+                                                    data_dir=fashion_dir, seed=seed)
+        return [labels_in_order(train_iter) for _ in range(2)]
+
+    first, again, other = epochs(0), epochs(0), epochs(1)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_train_ch6_starts_from_its_seed(fashion_dir, capsys):
+    def train(seed):
+        train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=64, num_test=32,
+                                                            data_dir=fashion_dir)
+        net = frameworks.small_cnn("jax")
+        d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.05,
+                      device=d2l.try_gpu(), seed=seed)
+        return np.asarray(net.layers[0].kernel.value)
+
+    first, again, other = train(0), train(0), train(1)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_train_ch6_reinitialises_glorot_uniform_with_zero_biases(fashion_dir, monkeypatch):
+    # Stop right after the initialisation: the optimizer is built next.
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+    monkeypatch.setattr(d2l.nnx, "Optimizer", stop)
+    net = frameworks.small_cnn("jax")
+    conv, linear = net.layers[0], net.layers[3].layers[1]
+    conv.bias.value = conv.bias.value + 1.0
+    train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=32, num_test=32,
+                                                        data_dir=fashion_dir)
+    with pytest.raises(Stop):
+        d2l.train_ch6(net, train_iter, test_iter, 1, 0.1, d2l.try_gpu())
+    for layer, fan_in, fan_out in ((conv, 5 * 5 * 1, 5 * 5 * 6), (linear, 1176, 10)):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        kernel = np.asarray(layer.kernel.value)
+        assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.9 * limit
+        np.testing.assert_array_equal(np.asarray(layer.bias.value), 0)
