@@ -5,9 +5,10 @@ Same names, arguments and printed output as ``d2lutils.torch``,
 differently differs. Images are NHWC (as in Keras), labels int32, devices are
 ``jax.Device`` objects. Randomness comes from explicit keys: the loader's
 shuffling and ``train_ch6``'s initial weights each take a ``seed``, and the same
-seed gives the same numbers. Arrays cannot be changed in place, so the training
-step is a function that returns the new state, compiled once by XLA
-(``nnx.jit``) and then run step after step.
+seed gives the same numbers. JAX arrays cannot be changed in place: Flax NNX
+lets the training step read as if it updated the network in place, and
+``nnx.jit`` turns it into a pure function of the weights, compiled once by XLA,
+whose results it writes back into the network after each call.
 """
 
 import math
@@ -101,7 +102,10 @@ class FashionMNISTBatches:
 def _resize(X, R):
     # Bilinear resizing as two matrix products, rows then columns (see
     # d2lutils.resize); the same numbers as jax.image.resize(method="linear").
-    return R @ X @ R.T
+    # "highest": full float32, where GPUs from the A100 on would otherwise
+    # multiply in TensorFloat-32 and round the pixels.
+    rows = jnp.matmul(R, X, precision="highest")
+    return jnp.matmul(rows, R.T, precision="highest")
 
 
 def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test=None,
@@ -192,8 +196,10 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
 
 @nnx.jit  # traced and compiled on the first call, reused for every batch of that shape
 def _train_step(net, optimizer, X, y, sums):
-    """One SGD step. nnx.jit carries the changed weights, momentum and dropout
-    key back into `net` and `optimizer`; the running sums come back as a new array."""
+    """One SGD step. It reads as if it changed `net` and `optimizer` in place;
+    nnx.jit compiles it as a function returning the new weights, momentum and
+    dropout key, and writes them back into `net` and `optimizer` when the call
+    returns. The running sums come back as a new array."""
     def loss_fn(net):
         y_hat = net(X)
         return optax.softmax_cross_entropy_with_integer_labels(y_hat, y).mean(), y_hat

@@ -26,7 +26,7 @@ def test_the_same_seed_gives_the_same_orders_and_another_seed_others(fashion_dir
     assert not np.array_equal(first[0], other[0])
 
 
-def test_train_ch6_starts_from_its_seed(fashion_dir, capsys):
+def test_train_ch6_starts_from_its_seed(fashion_dir):
     def train(seed):
         train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=64, num_test=32,
                                                             data_dir=fashion_dir)
@@ -60,3 +60,24 @@ def test_train_ch6_reinitialises_glorot_uniform_with_zero_biases(fashion_dir, mo
         kernel = np.asarray(layer.kernel.value)
         assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.9 * limit
         np.testing.assert_array_equal(np.asarray(layer.bias.value), 0)
+
+
+def test_dropout_is_on_in_training_and_off_in_evaluation(fashion_dir):
+    from flax import nnx
+
+    train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=64, num_test=64,
+                                                        data_dir=fashion_dir)
+    rngs = nnx.Rngs(0)
+    net = nnx.Sequential(lambda X: X.reshape(len(X), -1), nnx.Linear(784, 10, rngs=rngs),
+                         nnx.Dropout(0.5, rngs=rngs))
+    device = d2l.try_gpu()
+    d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.1, device=device)
+    # Left in evaluation mode: the same predictions every time.
+    assert d2l.evaluate_accuracy(net, test_iter, device) == d2l.evaluate_accuracy(
+        net, test_iter, device)
+    X, _ = next(iter(test_iter))
+    np.testing.assert_array_equal(np.asarray(net(X)), np.asarray(net(X)))
+    net.train()  # dropout on: a new mask each call, about half the outputs zeroed
+    first, second = np.asarray(net(X)), np.asarray(net(X))
+    assert not np.array_equal(first, second)
+    assert 0.4 < (first == 0).mean() < 0.6
