@@ -45,11 +45,9 @@ def switch_off_dropout(block):
     """Set the rate of every Dropout block in `block` to 0.
 
     Each context would draw its own dropout masks, so the two-context step could
-    equal the one-context step only on average. Recording in inference mode
-    (autograd.record(train_mode=False)) would switch dropout off too, but on this
-    chapter's CPU MXNet 1.9.1's oneDNN convolutions then compute wrong gradients
-    for the convolutional layers, different from run to run; in training mode
-    they are right.
+    equal the one-context step only on average. (Recording in inference mode,
+    autograd.record(train_mode=False), would switch dropout off too, but it is not
+    the mode Gluon trains in; we keep training mode and set the rate to 0.)
     """
     if isinstance(block, nn.Dropout):
         block._rate = 0.0  # MXNet is frozen at 1.9.1: its private field is stable

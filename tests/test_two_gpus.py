@@ -55,16 +55,22 @@ def test_fully_connected_share_is_as_the_prose_says():
 
 
 def test_scaling_sentences_quote_the_table():
-    rows = {int(line.split()[0]): line for line in printed("h100_peak = ").splitlines()[1:]}
-    numbers = {n: [float(x) for x in re.findall(r"(\d+\.\d+)", row)] for n, row in rows.items()}
-    transfer2, compute_peak, compute_30, speedup2_peak, _ = numbers[2]
-    transfer64, *_, speedup64_peak, speedup64_30 = numbers[64]
-    assert (f"takes {compute_peak} ms at peak and {compute_30} ms at 30%, while its 187 MB of "
-            f"gradients take {transfer2} ms to cross PCIe between two GPUs and {transfer64} ms "
-            f"to go round a ring of 64") in PROSE
-    assert speedup2_peak < 1 and "Two GPUs on PCIe would be slower than one at peak speed" in PROSE
-    assert numbers[8][3] == 8.0 and "eight GPUs in one NVLink server keep up" in PROSE
-    assert f"do the work of {round(speedup64_peak)} to {round(speedup64_30)}" in PROSE
+    lines = printed("def speed_up(").splitlines()
+    rows = {int(line.split()[0]): [float(x) for x in re.findall(r"(\d+\.\d+)", line)]
+            for line in lines[1:4]}
+    transfer2, compute2_peak, _, speedup2_peak, speedup2_30 = rows[2]
+    *_, speedup8_peak, speedup8_30 = rows[8]
+    *_, speedup64_peak, speedup64_30 = rows[64]
+    conv_transfer = float(re.search(r"all-reduce (\S+) ms", lines[4]).group(1))
+    assert speedup2_peak < 1 and "two H100s would be slower than one at peak speed" in PROSE
+    assert f"and {speedup2_30} times as fast at 30%" in PROSE
+    assert f"gradients take {transfer2:.2f} ms to cross" in PROSE
+    assert transfer2 > 2 / 3 * compute2_peak  # "longer than the backward pass"
+    assert f"eight GPUs do the work of {speedup8_peak} at peak, 64 the work of " \
+           f"{round(speedup64_peak)}" in PROSE
+    assert (speedup8_30, speedup64_30) == (8.0, 64.0) and "hide all of it" in PROSE
+    assert f"add up the rest in {conv_transfer:.2f} ms, well inside the backward pass" in PROSE
+    assert conv_transfer < 2 / 3 * compute2_peak
 
 
 def test_the_2012_sentences_quote_their_figures():
@@ -74,3 +80,17 @@ def test_the_2012_sentences_quote_their_figures():
     assert step > 0.5 and "busy for more than half a second" in PROSE
     assert max(model_ms, all_reduce_ms) / 1000 / step <= 0.055
     assert "would have cost at most about 5% of the step" in PROSE
+    float32, bfloat16, link = map(int, re.search(
+        r"float32 arithmetic (\d+)x .* tensor cores (\d+)x; the link between two GPUs (\d+)x",
+        out).groups())
+    assert (f"about {float32} times in float32" in PROSE and f"{bfloat16} times in the "
+            f"bfloat16" in PROSE and f"against {link} times from PCIe 2.0 to NVLink" in PROSE)
+
+
+def test_figures_copied_from_the_hardware_notebook_are_its_stored_ones():
+    hardware = nbformat.read(ROOT / "notebooks" / "hardware.ipynb", as_version=4)
+    stored = "".join(cell_stdout(c) for c in hardware.cells if c.cell_type == "code")
+    assert "GTX 580 peak: 1.58 TFLOP/s" in stored
+    assert "paper's network: 1.45 GFLOP per image forward" in stored
+    assert "chapter's network: 1.88 GFLOP per image forward" in stored
+    assert "forward: 1.88 GFLOP per image" in printed("def multiply_adds(")
