@@ -34,13 +34,17 @@ def test_traffic_between_the_towers_is_quoted_and_an_eighth_of_an_all_reduce():
 
 
 def test_every_engine_matched_the_single_device_step():
-    # The stored run had all three engines, and each matched far below its step size.
+    # The stored run had all four engines, and each matched far below its step size.
     for text, name in (("ddp_gap = ", "DDP"), ("mirrored_gap = ", "MirroredStrategy"),
-                       ("def mxnet_python(", "Gluon")):
+                       ("def mxnet_python(", "Gluon"), ("sharded_gap = ", "sharded")):
         out = printed(text)
         step = float(re.search(r"largest weight change in the step: +(\S+)", out).group(1))
-        gap = float(re.search(rf"{name} .*: (\S+)$", out, re.MULTILINE).group(1))
+        gap = float(re.search(rf"{name} .*: +(\S+)$", out, re.MULTILINE).group(1))
         assert gap < 1e-6 < step, (name, gap, step)
+    # JAX's compiler put the all-reduce in the step itself, as the prose says.
+    all_reduces = int(re.search(r"all-reduces XLA put in the step: (\d+)",
+                                printed("sharded_gap = ")).group(1))
+    assert all_reduces >= 1 and "adds the all-reduce that the mean needs by itself" in PROSE
     alone = float(re.search(r"no all-reduce: +(\S+)", printed("ddp_gap = ")).group(1))
     assert alone > 1e-4  # the comparison can fail: a lone replica is off by a step
 
