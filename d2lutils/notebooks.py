@@ -95,3 +95,19 @@ def chapter_file(relative_path, start=None):
             f"{relative_path}: this notebook is not in a checkout of the chapter, and "
             f"{url} could not be reached ({reason}). Connect to the internet, or run the "
             f"notebook from a checkout's notebooks/ folder.") from None
+
+
+def kernel_python(kernel_name):
+    """The Python that the Jupyter kernel `kernel_name` starts, or None where there is none.
+
+    A notebook that needs another environment (MXNet's, registered by the
+    set-up as the kernel "alexnet-mxnet") runs a script with that Python.
+    """
+    # Imported here: jupyter_client is there wherever a notebook runs, and the
+    # rest of this module needs nothing beyond Python.
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        return KernelSpecManager().get_kernel_spec(kernel_name).argv[0]
+    except NoSuchKernel:
+        return None

@@ -123,3 +123,17 @@ def test_package_names_the_configured_repository():
     config = (NOTEBOOKS.parent / "_config.yml").read_text()
     assert notebooks.REPOSITORY == re.search(r"^  url: (\S+)$", config, re.MULTILINE).group(1)
     assert notebooks.BRANCH == re.search(r"^  branch: (\S+)$", config, re.MULTILINE).group(1)
+
+
+def test_kernel_python_names_a_registered_kernels_python_or_none(tmp_path, monkeypatch):
+    pytest.importorskip("jupyter_client", reason="Jupyter is not installed in this environment")
+    from d2lutils.notebooks import kernel_python
+
+    kernel = tmp_path / "kernels" / "other-env"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps(
+        {"argv": ["/envs/other/bin/python", "-m", "ipykernel_launcher", "-f",
+                  "{connection_file}"], "display_name": "Other", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    assert kernel_python("other-env") == "/envs/other/bin/python"
+    assert kernel_python("no-such-kernel") is None

@@ -75,7 +75,7 @@ def test_paper_budget_and_provenance_are_stated():
 
 @pytest.mark.parametrize("nb, volatile", [(PAPER, PAPER_VOLATILE),
                                           (PARITY, ("d2lutils.torch as d2l", "logits = {",
-                                                    "def mxnet_python(", "tensorflow_lrn",
+                                                    "kernel_python(\"alexnet-mxnet\")", "tensorflow_lrn",
                                                     "assert largest"))],
                          ids=["paper", "parity"])
 def test_only_machine_or_run_dependent_cells_escape_nbval(nb, volatile):

@@ -36,7 +36,7 @@ def test_traffic_between_the_towers_is_quoted_and_an_eighth_of_an_all_reduce():
 def test_every_engine_matched_the_single_device_step():
     # The stored run had all four engines, and each matched far below its step size.
     for text, name in (("ddp_gap = ", "DDP"), ("mirrored_gap = ", "MirroredStrategy"),
-                       ("def mxnet_python(", "Gluon"), ("sharded_gap = ", "sharded")):
+                       ("kernel_python(\"alexnet-mxnet\")", "Gluon"), ("sharded_gap = ", "sharded")):
         out = printed(text)
         step = float(re.search(r"largest weight change in the step: +(\S+)", out).group(1))
         gap = float(re.search(rf"{name} .*: +(\S+)$", out, re.MULTILINE).group(1))
