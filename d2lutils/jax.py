@@ -15,10 +15,12 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 
 from .budget import choose_budget as _choose_budget
+from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
@@ -27,7 +29,7 @@ from .timer import Timer
 from .training import TrainingMonitor
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
-           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6"]
+           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
 
 
 def try_gpu():
@@ -161,7 +163,8 @@ def _count_correct(net, X, y):
     return (net(X).argmax(axis=1) == y).sum()
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *, seed=0):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *,
+              checkpoint=None, seed=0):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) from
@@ -173,13 +176,24 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     The arithmetic is float32 throughout (on GPUs from the A100 on, XLA's
     default lets float32 matrix products run in TensorFloat-32). Running sums
     stay on the device and are read only when the monitor asks.
+
+    checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
+    epoch and to resume the run it holds (the network's state, its dropout key
+    among it, the optimizer's, the history) instead of starting afresh; each
+    epoch then shuffles with a key made from the checkpoint's seed for that epoch.
     """
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))
     optimizer = nnx.Optimizer(net, optax.sgd(lr, momentum=momentum), wrt=nnx.Param)
     monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+    saved, first_epoch = monitor.resume(checkpoint)
+    if saved is not None:
+        _load_state(net, optimizer, saved, checkpoint.path, device)
     timer = Timer()
-    for epoch in range(num_epochs):
+    for epoch in range(first_epoch, num_epochs):
+        if checkpoint is not None:  # the key the loader's next shuffle is drawn from
+            train_iter.key = jax.device_put(jax.random.key(checkpoint.epoch_seed(epoch)),
+                                            train_iter.device)
         net.train()  # dropout on
         timer.start()
         sums = jax.device_put(jnp.zeros(3), device)  # loss sum, correct, examples
@@ -191,6 +205,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         seconds = timer.stop()  # the last batch was recorded, so the device is done
         monitor.record_epoch(epoch, int(sums[2]), seconds,
                              evaluate_accuracy(net, test_iter, device))
+        if checkpoint is not None:
+            checkpoint.save(_state(net, optimizer), epoch + 1, monitor.history)
     return monitor.finish()
 
 
@@ -208,6 +224,72 @@ def _train_step(net, optimizer, X, y, sums):
     optimizer.update(net, grads)
     correct = (y_hat.argmax(axis=1) == y).sum()
     return sums + jnp.stack([loss * len(y), correct, len(y)])
+
+
+def max_pool(X):
+    """Overlapping pooling: a 3x3 window moved 2 pixels at a time."""
+    return nnx.max_pool(X, window_shape=(3, 3), strides=(2, 2))
+
+
+def flatten(X):
+    """(batch, height, width, channels) -> (batch, height * width * channels)."""
+    return X.reshape(X.shape[0], -1)
+
+
+def alexnet(num_classes=10, *, rngs):
+    """AlexNet (Krizhevsky et al., 2012), one tower, for 224x224x1 images.
+
+    rngs: an nnx.Rngs, the source of the initial weights and the dropout masks.
+    """
+    features = nnx.Sequential(
+        # A large window and stride 4: a 224x224 photo holds large objects,
+        # and the first layer must shrink the image quickly (224 -> 54).
+        nnx.Conv(1, 96, kernel_size=(11, 11), strides=4, padding="VALID", rngs=rngs),
+        nnx.relu, max_pool,
+        nnx.Conv(96, 256, kernel_size=(5, 5), padding=2, rngs=rngs), nnx.relu, max_pool,
+        # Three 3x3 convolutions with no pooling between them.
+        nnx.Conv(256, 384, kernel_size=(3, 3), padding=1, rngs=rngs), nnx.relu,
+        nnx.Conv(384, 384, kernel_size=(3, 3), padding=1, rngs=rngs), nnx.relu,
+        nnx.Conv(384, 256, kernel_size=(3, 3), padding=1, rngs=rngs), nnx.relu, max_pool)
+    classifier = nnx.Sequential(
+        nnx.Linear(5 * 5 * 256, 4096, rngs=rngs), nnx.relu, nnx.Dropout(0.5, rngs=rngs),
+        nnx.Linear(4096, 4096, rngs=rngs), nnx.relu, nnx.Dropout(0.5, rngs=rngs),
+        nnx.Linear(4096, num_classes, rngs=rngs))
+    return nnx.Sequential(features, flatten, classifier)
+
+
+def _state(net, optimizer):
+    """What a resumed run needs, as numpy arrays: the network's state (weights and
+    dropout key) and the optimizer's (step and momentum)."""
+    return {name: np.asarray(jax.random.key_data(value) if _is_key(value) else value)
+            for name, value in _named_leaves(net, optimizer).items()}
+
+
+def _load_state(net, optimizer, arrays, where, device):
+    """Put what _state saved back into `net` and `optimizer`, checking that it fits."""
+    current = _named_leaves(net, optimizer)
+    check_state(arrays, {name: jax.random.key_data(value).shape if _is_key(value) else value.shape
+                         for name, value in current.items()}, where)
+    for prefix, module in (("net", net), ("optimizer", optimizer)):
+        leaves, treedef = jax.tree_util.tree_flatten_with_path(nnx.state(module))
+        values = []
+        for path, value in leaves:
+            saved = arrays[f"{prefix}/{jax.tree_util.keystr(path)}"]
+            values.append(jax.random.wrap_key_data(saved, impl=jax.random.key_impl(value))
+                          if _is_key(value) else jnp.asarray(saved, dtype=value.dtype))
+        nnx.update(module, jax.device_put(jax.tree_util.tree_unflatten(treedef, values), device))
+
+
+def _named_leaves(net, optimizer):
+    """Every array in the state of `net` and `optimizer`, by its path: "net/['layers'][0]..."."""
+    return {f"{prefix}/{jax.tree_util.keystr(path)}": value
+            for prefix, module in (("net", net), ("optimizer", optimizer))
+            for path, value in jax.tree_util.tree_leaves_with_path(nnx.state(module))}
+
+
+def _is_key(value):
+    """A typed random key: saved as its raw data (uint32), which numpy can hold."""
+    return jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key)
 
 
 def _leaf_layers(net):

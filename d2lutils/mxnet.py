@@ -30,8 +30,10 @@ if "bool" not in vars(np):
 
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon, init, nd  # noqa: E402
+from mxnet.gluon import nn  # noqa: E402
 
 from .budget import choose_budget as _choose_budget
+from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .summary import LayerInfo, LayerSummary, wrong_input_error
@@ -39,7 +41,7 @@ from .timer import Timer
 from .training import TrainingMonitor
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
-           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6"]
+           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
 
 
 def try_gpu():
@@ -164,21 +166,33 @@ def evaluate_accuracy(net, data_iter, device):
     return float(num_correct.asscalar()) / num_examples
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *,
+              checkpoint=None):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
     in the other frameworks, so every call starts from scratch. The update
     has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
     d2lutils.torch.train_ch6.
+
+    checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
+    epoch and to resume the run it holds (weights, momentum, history) instead
+    of starting afresh; each epoch then draws its shuffling and dropout from
+    the checkpoint's seed for that epoch.
     """
     net.initialize(init.Xavier(), ctx=device, force_reinit=True)
     trainer = gluon.Trainer(net.collect_params(), "sgd",
                             {"learning_rate": lr, "momentum": momentum})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+    saved, first_epoch = monitor.resume(checkpoint)
+    if saved is not None:
+        net(next(iter(test_iter))[0].as_in_context(device))  # Gluon learns the shapes from a batch
+        _load_state(net, trainer, saved, checkpoint.path)
     timer = Timer()
-    for epoch in range(num_epochs):
+    for epoch in range(first_epoch, num_epochs):
+        if checkpoint is not None:
+            mx.random.seed(checkpoint.epoch_seed(epoch))  # the shuffle and the dropout masks
         timer.start()
         # Running sums stay on the device; they are read only when the monitor
         # asks (a few times per epoch), since reading waits for the device.
@@ -199,7 +213,72 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
         seconds = timer.stop()
         monitor.record_epoch(epoch, num_examples, seconds,
                              evaluate_accuracy(net, test_iter, device))
+        if checkpoint is not None:
+            checkpoint.save(_state(net, trainer), epoch + 1, monitor.history)
     return monitor.finish()
+
+
+def alexnet(num_classes=10):
+    """AlexNet (Krizhevsky et al., 2012), one tower, for 1x224x224 images."""
+    features = nn.Sequential()
+    features.add(
+        # A large window and stride 4: a 224x224 photo holds large objects,
+        # and the first layer must shrink the image quickly (224 -> 54).
+        nn.Conv2D(96, kernel_size=11, strides=4), nn.Activation("relu"),
+        # Overlapping pooling: a 3x3 window moved 2 pixels at a time.
+        nn.MaxPool2D(pool_size=3, strides=2),
+        nn.Conv2D(256, kernel_size=5, padding=2), nn.Activation("relu"),
+        nn.MaxPool2D(pool_size=3, strides=2),
+        # Three 3x3 convolutions with no pooling between them.
+        nn.Conv2D(384, kernel_size=3, padding=1), nn.Activation("relu"),
+        nn.Conv2D(384, kernel_size=3, padding=1), nn.Activation("relu"),
+        nn.Conv2D(256, kernel_size=3, padding=1), nn.Activation("relu"),
+        nn.MaxPool2D(pool_size=3, strides=2))
+    classifier = nn.Sequential()
+    classifier.add(
+        nn.Dense(4096), nn.Activation("relu"), nn.Dropout(0.5),
+        nn.Dense(4096), nn.Activation("relu"), nn.Dropout(0.5),
+        nn.Dense(num_classes))
+    net = nn.Sequential()
+    net.add(features, nn.Flatten(), classifier)
+    return net
+
+
+def _state(net, trainer):
+    """What a resumed run needs, as numpy arrays: the weights and the momentum,
+    named by where they sit in the network ("0.weight"), as save_parameters does.
+
+    Gluon's own Trainer.save_states would pickle the momentum, and loading a
+    pickle runs code from the file; so this reads the trainer's one updater
+    (train_ch6 uses one device and no KVStore) directly."""
+    params = net._collect_params_with_prefix()
+    name_of = {id(param): name for name, param in params.items()}
+    arrays = {f"net/{name}": param.data().asnumpy() for name, param in params.items()}
+    updater = trainer._updaters[0]  # one per device; train_ch6 uses one device
+    for index, momentum in updater.states.items():
+        if momentum is not None:  # the trainer numbers the parameters in its own order
+            name = name_of[id(trainer._params[index])]
+            arrays[f"optimizer/{name}/momentum"] = momentum.asnumpy()
+    return arrays
+
+
+def _load_state(net, trainer, arrays, where):
+    """Put what _state saved back into `net` and `trainer`, checking that it fits."""
+    params = net._collect_params_with_prefix()
+    expected = {f"net/{name}": param.shape for name, param in params.items()}
+    if any(name.startswith("optimizer/") for name in arrays):  # none in plain SGD (momentum 0)
+        expected.update({f"optimizer/{name}/momentum": param.shape
+                         for name, param in params.items()})
+    check_state(arrays, expected, where)
+    for name, param in params.items():
+        param.set_data(nd.array(arrays[f"net/{name}"]))
+    name_of = {id(param): name for name, param in params.items()}
+    updater = trainer._updaters[0]
+    for index, param in enumerate(trainer._params):
+        saved = arrays.get(f"optimizer/{name_of[id(param)]}/momentum")
+        if saved is not None:
+            updater.states[index] = nd.array(saved, ctx=param.list_ctx()[0])
+            updater.states_synced[index] = True
 
 
 def _default_device():

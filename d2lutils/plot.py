@@ -76,3 +76,20 @@ class TrainingPlot:
             self._display = display(self.fig, display_id=True)
         else:
             self._display.update(self.fig)
+
+
+def plot_metrics(path):
+    """Draw a run's metrics file (python -m d2lutils.train writes one): train loss, train
+    accuracy and test accuracy at the end of each epoch. Returns the figure."""
+    from .checkpoint import read_metrics
+
+    columns = read_metrics(path)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for name, style in (("train_loss", "-o"), ("train_acc", "m--o"), ("test_acc", "g-.o")):
+        ax.plot(columns["epoch"], columns[name], style, label=name.replace("_", " "))
+    ax.set_xlabel("epoch")
+    ax.set_xlim(0, max(columns["epoch"], default=1))
+    ax.grid(True)
+    ax.legend(loc="center right")
+    fig.tight_layout()
+    return fig

@@ -9,8 +9,10 @@ import math
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.keras import layers
 
 from .budget import choose_budget as _choose_budget
+from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
@@ -19,7 +21,7 @@ from .timer import Timer
 from .training import TrainingMonitor
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
-           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6"]
+           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
 
 
 def try_gpu():
@@ -135,13 +137,20 @@ def evaluate_accuracy(net, data_iter, device):
         return int(num_correct) / num_examples
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *,
+              checkpoint=None):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
     in the other frameworks, so every call starts from scratch. The update
     has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
     d2lutils.torch.train_ch6.
+
+    checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
+    epoch and to resume the run it holds (all of the network's variables, in
+    Keras 3 the dropout layers' random state among them, the optimizer's, the history)
+    instead of starting afresh; each epoch then shuffles from the checkpoint's
+    seed for that epoch.
     """
     with tf.device(device):
         _init_glorot(net, next(iter(train_iter))[0][:1])
@@ -158,8 +167,13 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
             return loss * tf.cast(tf.shape(y)[0], tf.float32), _num_correct(y_hat, y)
 
         monitor = TrainingMonitor(num_epochs, len(train_iter), device)
+        saved, first_epoch = monitor.resume(checkpoint)
+        if saved is not None:
+            _load_state(net, optimizer, saved, checkpoint.path)
         timer = Timer()
-        for epoch in range(num_epochs):
+        for epoch in range(first_epoch, num_epochs):
+            if checkpoint is not None:
+                tf.random.set_seed(checkpoint.epoch_seed(epoch))  # the loader's shuffle
             timer.start()
             # Running sums stay on the device; they are read only when the
             # monitor asks (a few times per epoch), since reading waits for it.
@@ -175,7 +189,55 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
             seconds = timer.stop()
             monitor.record_epoch(epoch, num_examples, seconds,
                                  evaluate_accuracy(net, test_iter, device))
+            if checkpoint is not None:
+                checkpoint.save(_state(net, optimizer), epoch + 1, monitor.history)
         return monitor.finish()
+
+
+def alexnet(num_classes=10):
+    """AlexNet (Krizhevsky et al., 2012), one tower, for 224x224x1 images."""
+    features = tf.keras.Sequential([
+        # A large window and stride 4: a 224x224 photo holds large objects,
+        # and the first layer must shrink the image quickly (224 -> 54).
+        layers.Conv2D(96, kernel_size=11, strides=4), layers.ReLU(),
+        # Overlapping pooling: a 3x3 window moved 2 pixels at a time.
+        layers.MaxPool2D(pool_size=3, strides=2),
+        layers.Conv2D(256, kernel_size=5, padding="same"), layers.ReLU(),
+        layers.MaxPool2D(pool_size=3, strides=2),
+        # Three 3x3 convolutions with no pooling between them.
+        layers.Conv2D(384, kernel_size=3, padding="same"), layers.ReLU(),
+        layers.Conv2D(384, kernel_size=3, padding="same"), layers.ReLU(),
+        layers.Conv2D(256, kernel_size=3, padding="same"), layers.ReLU(),
+        layers.MaxPool2D(pool_size=3, strides=2)])
+    classifier = tf.keras.Sequential([
+        layers.Dense(4096), layers.ReLU(), layers.Dropout(0.5),
+        layers.Dense(4096), layers.ReLU(), layers.Dropout(0.5),
+        layers.Dense(num_classes)])
+    return tf.keras.Sequential([features, layers.Flatten(), classifier])
+
+
+def _state(net, optimizer):
+    """What a resumed run needs, as numpy arrays: every variable of the network
+    (weights and the dropout layers' random state) and of the optimizer. They are
+    numbered in the order Keras lists them, the order the layers were built in."""
+    arrays = {f"net/{index}": variable.numpy() for index, variable in enumerate(net.variables)}
+    arrays.update({f"optimizer/{index}": variable.numpy()
+                   for index, variable in enumerate(optimizer.variables)})
+    return arrays
+
+
+def _load_state(net, optimizer, arrays, where):
+    """Put what _state saved back into `net` and `optimizer`, checking that it fits."""
+    optimizer.build(net.trainable_variables)  # its variables exist from the first step on
+    expected = {f"net/{index}": tuple(variable.shape)
+                for index, variable in enumerate(net.variables)}
+    expected.update({f"optimizer/{index}": tuple(variable.shape)
+                     for index, variable in enumerate(optimizer.variables)})
+    check_state(arrays, expected, where)
+    for index, variable in enumerate(net.variables):
+        variable.assign(arrays[f"net/{index}"])
+    for index, variable in enumerate(optimizer.variables):
+        variable.assign(arrays[f"optimizer/{index}"])
 
 
 def _default_device():

@@ -9,11 +9,13 @@ import contextlib
 import math
 import os
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .budget import choose_budget as _choose_budget
+from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
@@ -22,7 +24,7 @@ from .timer import Timer
 from .training import TrainingMonitor
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
-           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6"]
+           "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
 
 
 def try_gpu():
@@ -141,7 +143,8 @@ def evaluate_accuracy(net, data_iter, device):
     return num_correct.item() / num_examples
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *,
+              checkpoint=None):
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
@@ -161,6 +164,12 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     CPU it made training slower, plus the time to compile; see
     benchmarks/results/train_speed-cpu.json.) The report's last line names the
     precision used.
+
+    checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
+    epoch and to resume the run it holds (weights, momentum, float16 loss
+    scale, history) instead of starting afresh; each epoch then draws its shuffling and dropout from
+    the checkpoint's seed for that epoch. `net` may be wrapped in
+    DistributedDataParallel (as d2lutils.train does under torchrun).
     """
     device = torch.device(device)
     precision = _choose_precision(device)
@@ -175,8 +184,13 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
     # the backward pass and the gradients back down before the step (a no-op otherwise).
     scaler = torch.amp.GradScaler(device.type, enabled=precision == torch.float16)
     monitor = TrainingMonitor(num_epochs, len(train_iter), device, _precision_name(precision))
+    saved, first_epoch = monitor.resume(checkpoint)
+    if saved is not None:
+        _load_state(net, optimizer, scaler, saved, checkpoint.path)
     timer = Timer()
-    for epoch in range(num_epochs):
+    for epoch in range(first_epoch, num_epochs):
+        if checkpoint is not None:
+            torch.manual_seed(checkpoint.epoch_seed(epoch))  # the shuffle and the dropout masks
         net.train()
         timer.start()
         # Running sums stay on the device: reading them waits for the device,
@@ -200,7 +214,76 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9):
         seconds = timer.stop()  # the last batch was recorded, so the device is done
         monitor.record_epoch(epoch, int(sums[2].item()), seconds,
                              evaluate_accuracy(net, test_iter, device))
+        if checkpoint is not None:
+            checkpoint.save(_state(net, optimizer, scaler), epoch + 1, monitor.history)
     return monitor.finish()
+
+
+def alexnet(num_classes=10):
+    """AlexNet (Krizhevsky et al., 2012), one tower, for 1x224x224 images."""
+    features = nn.Sequential(
+        # A large window and stride 4: a 224x224 photo holds large objects,
+        # and the first layer must shrink the image quickly (224 -> 54).
+        nn.Conv2d(1, 96, kernel_size=11, stride=4), nn.ReLU(),
+        # Overlapping pooling: a 3x3 window moved 2 pixels at a time.
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        # Three 3x3 convolutions with no pooling between them.
+        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2))
+    classifier = nn.Sequential(
+        nn.Linear(256 * 5 * 5, 4096), nn.ReLU(), nn.Dropout(p=0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(p=0.5),
+        nn.Linear(4096, num_classes))
+    return nn.Sequential(features, nn.Flatten(), classifier)
+
+
+def _state(net, optimizer, scaler):
+    """What a resumed run needs, as numpy arrays: the weights, the momentum and, in
+    float16, the loss scale (it decides which steps are skipped)."""
+    arrays = {f"net/{name}": value.detach().cpu().numpy()
+              for name, value in _unwrap(net).state_dict().items()}
+    for index, param in enumerate(optimizer.param_groups[0]["params"]):
+        momentum = optimizer.state.get(param, {}).get("momentum_buffer")
+        if momentum is not None:
+            arrays[f"optimizer/{index}/momentum"] = momentum.detach().cpu().numpy()
+    if scaler.is_enabled():
+        scale = scaler.state_dict()
+        arrays["scaler/scale"] = np.array(scale["scale"], dtype=np.float64)
+        arrays["scaler/growth_tracker"] = np.array(scale["_growth_tracker"], dtype=np.int64)
+    return arrays
+
+
+def _load_state(net, optimizer, scaler, arrays, where):
+    """Put what _state saved back into `net`, `optimizer` and `scaler`, checking that it fits."""
+    net = _unwrap(net)
+    params = optimizer.param_groups[0]["params"]
+    expected = {f"net/{name}": value.shape for name, value in net.state_dict().items()}
+    if any(name.startswith("optimizer/") for name in arrays):  # none in plain SGD (momentum 0)
+        expected.update({f"optimizer/{index}/momentum": param.shape
+                         for index, param in enumerate(params)})
+    if scaler.is_enabled():
+        expected.update({"scaler/scale": (), "scaler/growth_tracker": ()})
+    check_state(arrays, expected, where)
+    net.load_state_dict({name.removeprefix("net/"): torch.from_numpy(value)
+                         for name, value in arrays.items() if name.startswith("net/")})
+    for index, param in enumerate(params):
+        if f"optimizer/{index}/momentum" in arrays:
+            # empty_like keeps the weight's memory layout (channels last) for the fused update
+            momentum = torch.empty_like(param)
+            momentum.copy_(torch.from_numpy(arrays[f"optimizer/{index}/momentum"]))
+            optimizer.state[param]["momentum_buffer"] = momentum
+    if scaler.is_enabled():
+        scaler.load_state_dict({**scaler.state_dict(), "scale": float(arrays["scaler/scale"]),
+                                "_growth_tracker": int(arrays["scaler/growth_tracker"])})
+
+
+def _unwrap(net):
+    """The network itself, also when DistributedDataParallel wraps it."""
+    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
 def _choose_precision(device):

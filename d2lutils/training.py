@@ -50,7 +50,8 @@ class TrainingHistory:
 
 
 class TrainingMonitor:
-    """Progress bar, live plot (notebook) or one line per epoch (terminal), and the history."""
+    """Progress bar and live plot (notebook), or progress bar (terminal) and one line per
+    epoch, and the history."""
 
     def __init__(self, num_epochs, num_batches, device, precision="float32", points_per_epoch=5):
         self.num_epochs = num_epochs
@@ -62,8 +63,28 @@ class TrainingMonitor:
             self.plot, self.bar = TrainingPlot(num_epochs), NotebookProgressBar(total)
         else:
             self.plot = None
+            # A bar on a terminal; in a log file it would only add noise, so there
+            # the one line per epoch that record_epoch prints is all.
             self.bar = tqdm(total=total, unit="batch", file=sys.stderr, mininterval=1.0,
-                            dynamic_ncols=True)
+                            dynamic_ncols=True, disable=not sys.stderr.isatty())
+
+    def resume(self, checkpoint):
+        """Continue the run `checkpoint` holds, if it holds one (see d2lutils.checkpoint).
+
+        Returns (the saved arrays, the number of epochs done), or (None, 0)
+        where there is nothing to resume: then training starts afresh.
+        """
+        if checkpoint is None or not checkpoint.exists():
+            return None, 0
+        arrays, epochs_done = checkpoint.load(self.history)
+        self.bar.update(min(epochs_done, self.num_epochs) * self.num_batches)
+        if self.plot:
+            for x, loss, acc in self.history.points:
+                self.plot.add("train loss", x, loss)
+                self.plot.add("train acc", x, acc)
+            for epoch, test_acc in enumerate(self.history.test_acc, start=1):
+                self.plot.add("test acc", epoch, test_acc)
+        return arrays, epochs_done
 
     def batches(self, data_iter):
         """Iterate over `data_iter`, advancing the progress bar."""

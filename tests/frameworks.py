@@ -52,6 +52,21 @@ def module(name):
     return importlib.import_module(f"d2lutils.{name}")
 
 
+def cpu(name):
+    """The framework's CPU device: where tests that compare runs bit for bit train
+    (a GPU's fastest kernels are not all deterministic)."""
+    if name == "torch":
+        import torch
+        return torch.device("cpu")
+    if name == "tensorflow":
+        return "/CPU:0"
+    if name == "jax":
+        import jax
+        return jax.devices("cpu")[0]
+    import mxnet as mx
+    return mx.cpu()
+
+
 def to_nchw(name, X):
     """A batch of images as a numpy array in (batch, channels, height, width)."""
     X = to_numpy(name, X)
@@ -105,6 +120,35 @@ def small_cnn(name):
     net, head = nn.Sequential(), nn.Sequential()
     head.add(nn.Flatten(), nn.Dense(10))
     net.add(nn.Conv2D(6, kernel_size=5, padding=2), nn.Activation("relu"), nn.MaxPool2D(2), head)
+    net.initialize()
+    return net
+
+
+def small_cnn_with_dropout(name):
+    """small_cnn with Dropout(0.5) before its last layer: a network whose training draws
+    random numbers beyond the shuffle (for tests of repeatability)."""
+    if name == "torch":
+        from torch import nn
+        return nn.Sequential(nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(1176, 10))
+    if name == "tensorflow":
+        import tensorflow as tf
+        return tf.keras.Sequential([
+            tf.keras.layers.Conv2D(6, kernel_size=5, padding="same"), tf.keras.layers.ReLU(),
+            tf.keras.layers.MaxPool2D(2), tf.keras.layers.Flatten(),
+            tf.keras.layers.Dropout(0.5), tf.keras.layers.Dense(10)])
+    if name == "jax":
+        from flax import nnx
+        rngs = nnx.Rngs(0)
+        return nnx.Sequential(
+            nnx.Conv(1, 6, kernel_size=(5, 5), padding=2, rngs=rngs), nnx.relu,
+            functools.partial(nnx.max_pool, window_shape=(2, 2), strides=(2, 2)),
+            lambda X: X.reshape(len(X), -1), nnx.Dropout(0.5, rngs=rngs),
+            nnx.Linear(1176, 10, rngs=rngs))
+    from mxnet.gluon import nn
+    net = nn.Sequential()
+    net.add(nn.Conv2D(6, kernel_size=5, padding=2), nn.Activation("relu"), nn.MaxPool2D(2),
+            nn.Flatten(), nn.Dropout(0.5), nn.Dense(10))
     net.initialize()
     return net
 

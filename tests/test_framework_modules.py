@@ -20,15 +20,18 @@ pytestmark = pytest.mark.parametrize("name", frameworks.PARAMS)
 def test_same_public_api(name):
     assert frameworks.module(name).__all__ == [
         "try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist", "FashionMNISTBatches",
-        "layer_summary", "evaluate_accuracy", "train_ch6"]
+        "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
 
 
 def test_train_ch6_has_one_signature_with_the_papers_momentum(name):
     parameters = inspect.signature(frameworks.module(name).train_ch6).parameters
-    shared = ["net", "train_iter", "test_iter", "num_epochs", "lr", "device", "momentum"]
+    shared = ["net", "train_iter", "test_iter", "num_epochs", "lr", "device", "momentum",
+              "checkpoint"]
     extra = frameworks.EXTRA_KEYWORDS.get(name, [])
     assert list(parameters) == shared + extra
     assert parameters["momentum"].default == 0.9
+    assert parameters["checkpoint"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["checkpoint"].default is None
     # What a framework adds can only be passed by name and can be left out.
     for keyword in extra:
         assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY

@@ -50,3 +50,18 @@ def test_training_plot_draws_three_curves():
     assert lines == {"train loss": [[0.5, 1.2]], "train acc": [[0.5, 0.6]],
                      "test acc": [[1.0, 0.7]]}
     assert live.ax.get_xlim() == (0, 2)
+
+
+def test_plot_metrics_draws_each_epoch_of_a_run(tmp_path):
+    from d2lutils.checkpoint import write_metrics
+    from d2lutils.training import TrainingHistory
+
+    history = TrainingHistory(device="cpu", points=[(0.5, 2.3, 0.1), (1.0, 2.0, 0.3),
+                                                    (2.0, 1.5, 0.5)],
+                              test_acc=[0.35, 0.55], epochs=[(64, 2.0), (64, 1.6)])
+    write_metrics(tmp_path / "metrics.csv", history)
+    lines = plot.plot_metrics(tmp_path / "metrics.csv").get_axes()[0].get_lines()
+    assert [line.get_label() for line in lines] == ["train loss", "train acc", "test acc"]
+    # The end of each epoch: its last running means, and its test accuracy.
+    assert [list(line.get_ydata()) for line in lines] == [[2.0, 1.5], [0.3, 0.5], [0.35, 0.55]]
+    assert list(lines[0].get_xdata()) == [1, 2]

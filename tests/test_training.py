@@ -1,4 +1,7 @@
-"""d2lutils.training: the progress, history and report shared by the three train_ch6."""
+"""d2lutils.training: the progress, history and report shared by the four train_ch6."""
+
+import io
+import sys
 
 import pytest
 
@@ -31,7 +34,25 @@ def test_history_and_final_report(capsys):
         "epoch 2/2: loss 0.250, train acc 0.750, test acc 0.700",
         "loss 0.250, train acc 0.750, test acc 0.700",
         "16.0 examples/sec on cuda:0, float32"]
-    assert "4/4" in out.err  # the progress bar reached the end
+    assert out.err == ""  # not a terminal: no progress bar
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("stderr, shows_bar", [(Terminal(), True), (io.StringIO(), False)])
+def test_progress_bar_only_on_a_terminal(stderr, shows_bar, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monitor = TrainingMonitor(num_epochs=1, num_batches=4, device="cpu")
+    for i, _ in enumerate(monitor.batches(range(4))):
+        monitor.record_train(0, i, loss_sum=1.0, num_correct=1, num_examples=2)
+    monitor.record_epoch(0, num_examples=8, seconds=0.5, test_acc=0.5)
+    monitor.finish()
+    assert ("4/4" in stderr.getvalue()) is shows_bar  # the bar reached the end
+    # The line per epoch is printed either way.
+    assert "epoch 1/1: loss 0.500" in capsys.readouterr().out
 
 
 def test_empty_history_reports_zero_speed():

@@ -98,3 +98,16 @@ def test_figures_copied_from_the_hardware_notebook_are_its_stored_ones():
     assert "paper's network: 1.45 GFLOP per image forward" in stored
     assert "chapter's network: 1.88 GFLOP per image forward" in stored
     assert "forward: 1.88 GFLOP per image" in printed("def multiply_adds(")
+
+
+def test_training_command_ran_as_two_processes_as_the_prose_says():
+    out = printed('"-m", "d2lutils.train"')
+    assert "2 processes" in out and "gloo instead of NCCL" in PROSE
+    assert re.search(r"epoch 2/2: loss [\d.]+", out)
+    metrics = out.split("run/metrics.csv:\n")[1].splitlines()
+    assert metrics[0].startswith("epoch,train_loss,train_acc,test_acc,examples")
+    # Two epochs; each line counts the first process's half of the 256 images.
+    assert [line.split(",")[0] for line in metrics[1:]] == ["1", "2"]
+    assert [line.split(",")[4] for line in metrics[1:]] == ["128", "128"]
+    assert "for two epochs on 256 images" in PROSE
+    assert "the examples in the metrics file are the first process's share" in PROSE

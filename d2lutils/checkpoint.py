@@ -1,0 +1,187 @@
+"""A training run on disk: the checkpoint it resumes from and the metrics it has written.
+
+``train_ch6(..., checkpoint=Checkpoint(folder, settings))`` saves the run after
+every epoch and, where the folder already holds one, continues it. The folder holds
+
+- ``checkpoint.npz``: numpy arrays (weights, optimizer state, what else the
+  framework needs) and a JSON description: the settings, how many epochs are
+  done, the history so far. No pickle: loading a file runs no code from it.
+- ``metrics.csv``: one line per finished epoch, for a spreadsheet, pandas, or
+  ``d2lutils.plot.plot_metrics``.
+
+A checkpoint resumes only a run with the same settings (framework, network,
+batch size, learning rate, data, seed, ...); the number of epochs may grow.
+Each epoch shuffles from a seed made of the run's seed and the epoch's number.
+Dropout's random state is either part of the network and saved with the
+weights (TensorFlow, JAX), or the framework's global generator, which that seed
+resets too (PyTorch, Gluon). Either way a resumed epoch draws exactly what it
+would have drawn in an uninterrupted run.
+"""
+
+import csv
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+CHECKPOINT_FILE = "checkpoint.npz"
+METRICS_FILE = "metrics.csv"
+METRICS_COLUMNS = ["epoch", "train_loss", "train_acc", "test_acc", "examples",
+                   "train_seconds", "examples_per_sec"]
+_DESCRIPTION = "__run__"  # the entry of the .npz file that holds the JSON description
+_FORMAT = 1
+
+
+class CheckpointMismatch(ValueError):
+    """The checkpoint on disk belongs to another run (other settings or another network)."""
+
+
+class Checkpoint:
+    """Where a run is saved after every epoch and resumed from.
+
+    folder: the run's folder (created when first saved).
+    settings: a dict of plain values (numbers, strings) that a resumed run must
+        share with the one that wrote the checkpoint.
+    seed: the run's seed, from which each epoch's seed is made.
+    writer: whether this process writes the files (in data-parallel training,
+        only the first process does; all of them read).
+    """
+
+    def __init__(self, folder, settings, seed=0, writer=True):
+        self.folder = Path(folder)
+        self.settings = dict(settings)
+        self.seed = int(seed)
+        self.writer = writer
+
+    @property
+    def path(self):
+        return self.folder / CHECKPOINT_FILE
+
+    @property
+    def metrics_path(self):
+        return self.folder / METRICS_FILE
+
+    def exists(self):
+        return self.path.exists()
+
+    def epoch_seed(self, epoch):
+        """The seed epoch `epoch` (0, 1, ...) draws its shuffling and dropout from."""
+        return int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
+
+    def check_settings(self):
+        """Read the checkpoint's description; raise CheckpointMismatch unless its settings
+        are this run's. Returns the description (settings, epochs done, history)."""
+        try:
+            with np.load(self.path, allow_pickle=False) as stored:
+                description = json.loads(str(stored[_DESCRIPTION]))
+            if description.get("format") != _FORMAT:
+                raise ValueError(f"format {description.get('format')!r}, this code writes "
+                                 f"{_FORMAT}")
+            settings = description["settings"]
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            raise CheckpointMismatch(
+                f"{self.path} is not a checkpoint this code can read ({error}). "
+                f"Move it away to start afresh, or choose another folder.") from None
+        differences = [f"{key}: the checkpoint has {settings.get(key)!r}, "
+                       f"this run asks for {self.settings.get(key)!r}"
+                       for key in sorted(set(settings) | set(self.settings))
+                       if settings.get(key) != self.settings.get(key)]
+        if differences:
+            raise CheckpointMismatch(
+                f"{self.path} was written by a run with other settings, so it cannot be "
+                f"resumed with these:\n  " + "\n  ".join(differences) +
+                "\nRun again with the checkpoint's settings, or choose another folder "
+                "to start a new run.")
+        return description
+
+    def load(self, history):
+        """Read the checkpoint: return (arrays, epochs done), and put its history into `history`.
+
+        Raises CheckpointMismatch where the checkpoint was written with other settings.
+        """
+        description = self.check_settings()
+        with np.load(self.path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files if name != _DESCRIPTION}
+        saved = description["history"]
+        history.points[:] = [tuple(point) for point in saved["points"]]
+        history.test_acc[:] = saved["test_acc"]
+        history.epochs[:] = [tuple(epoch) for epoch in saved["epochs"]]
+        return arrays, description["epochs_done"]
+
+    def save(self, arrays, epochs_done, history):
+        """Write the checkpoint (atomically: an interruption leaves the previous one) and the metrics."""
+        if not self.writer:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        description = {"format": _FORMAT, "settings": self.settings, "epochs_done": epochs_done,
+                       "history": {"points": history.points, "test_acc": history.test_acc,
+                                   "epochs": history.epochs}}
+        _write_atomically(self.path, lambda file: np.savez(
+            file, **{_DESCRIPTION: np.array(json.dumps(description))},
+            **{name: np.asarray(value) for name, value in arrays.items()}))
+        write_metrics(self.metrics_path, history)
+
+
+def check_state(arrays, expected, where):
+    """Check that `arrays` (name -> array, from a checkpoint) fit `expected` (name -> shape).
+
+    Raises CheckpointMismatch naming the first few differences: a checkpoint of
+    another network or framework does not fit.
+    """
+    problems = [f"{name} is missing" for name in expected if name not in arrays]
+    problems += [f"{name} is not in this network" for name in arrays if name not in expected]
+    problems += [f"{name} has shape {tuple(arrays[name].shape)}, the network needs "
+                 f"{tuple(shape)}" for name, shape in expected.items()
+                 if name in arrays and tuple(arrays[name].shape) != tuple(shape)]
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise CheckpointMismatch(
+            f"{where} does not fit this network: " + "; ".join(problems[:5]) + more +
+            ". It was written for another network or framework; choose another folder.")
+
+
+def write_metrics(path, history):
+    """One CSV line per finished epoch: loss and accuracies at its end, examples, time."""
+    rows = []
+    for epoch, ((examples, seconds), test_acc) in enumerate(
+            zip(history.epochs, history.test_acc), start=1):
+        # The last training point recorded in this epoch holds its running means.
+        _, loss, acc = [point for point in history.points if point[0] <= epoch][-1]
+        rows.append([epoch, f"{loss:.6f}", f"{acc:.6f}", f"{test_acc:.6f}", examples,
+                     f"{seconds:.3f}", f"{examples / seconds if seconds else 0.0:.2f}"])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(METRICS_COLUMNS)
+    writer.writerows(rows)
+    _write_atomically(path, lambda file: file.write(text.getvalue().encode()))
+
+
+def _write_atomically(path, write):
+    """Write `path` through write(file) so that it is either the old file or the new one:
+    into a neighbour first, onto the disk, then renamed over it. An interruption on the
+    way leaves the old file (and removes the half-written one)."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def read_metrics(path):
+    """The metrics file as a dict of columns: name -> list of numbers (one per epoch)."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    if rows and set(rows[0]) != set(METRICS_COLUMNS):
+        raise ValueError(f"{path} is not a metrics file of d2lutils.train: its columns are "
+                         f"{list(rows[0])}, expected {METRICS_COLUMNS}.")
+    return {column: [(int if column in ("epoch", "examples") else float)(row[column])
+                     for row in rows] for column in METRICS_COLUMNS}
+
