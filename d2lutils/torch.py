@@ -148,7 +148,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other frameworks, so every call starts from scratch.
+    in the other frameworks, so every call starts from scratch (unless
+    `checkpoint` holds a run to continue).
 
     The update has the paper's momentum of 0.9 (momentum=0 gives plain SGD,
     d2l's recipe): at learning rate 0.01 the chapter's AlexNet learns much
@@ -167,9 +168,9 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
 
     checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
     epoch and to resume the run it holds (weights, momentum, float16 loss
-    scale, history) instead of starting afresh; each epoch then draws its shuffling and dropout from
-    the checkpoint's seed for that epoch. `net` may be wrapped in
-    DistributedDataParallel (as d2lutils.train does under torchrun).
+    scale, history) instead of starting afresh; each epoch then draws its
+    shuffling and dropout from the checkpoint's seed for that epoch. `net` may
+    be wrapped in DistributedDataParallel (as d2lutils.train does under torchrun).
     """
     device = torch.device(device)
     precision = _choose_precision(device)
@@ -184,6 +185,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     # the backward pass and the gradients back down before the step (a no-op otherwise).
     scaler = torch.amp.GradScaler(device.type, enabled=precision == torch.float16)
     monitor = TrainingMonitor(num_epochs, len(train_iter), device, _precision_name(precision))
+    # A run to continue: its history goes to the monitor, its weights replace the fresh ones.
     saved, first_epoch = monitor.resume(checkpoint)
     if saved is not None:
         _load_state(net, optimizer, scaler, saved, checkpoint.path)
@@ -265,8 +267,8 @@ def _load_state(net, optimizer, scaler, arrays, where):
     if any(name.startswith("optimizer/") for name in arrays):  # none in plain SGD (momentum 0)
         expected.update({f"optimizer/{index}/momentum": param.shape
                          for index, param in enumerate(params)})
-    if scaler.is_enabled():
-        expected.update({"scaler/scale": (), "scaler/growth_tracker": ()})
+    # The loss scale exists only in float16: a run may go on on a GPU with other precision.
+    scale = {name: arrays.pop(name) for name in list(arrays) if name.startswith("scaler/")}
     check_state(arrays, expected, where)
     net.load_state_dict({name.removeprefix("net/"): torch.from_numpy(value)
                          for name, value in arrays.items() if name.startswith("net/")})
@@ -276,9 +278,9 @@ def _load_state(net, optimizer, scaler, arrays, where):
             momentum = torch.empty_like(param)
             momentum.copy_(torch.from_numpy(arrays[f"optimizer/{index}/momentum"]))
             optimizer.state[param]["momentum_buffer"] = momentum
-    if scaler.is_enabled():
-        scaler.load_state_dict({**scaler.state_dict(), "scale": float(arrays["scaler/scale"]),
-                                "_growth_tracker": int(arrays["scaler/growth_tracker"])})
+    if scaler.is_enabled() and scale:
+        scaler.load_state_dict({**scaler.state_dict(), "scale": float(scale["scaler/scale"]),
+                                "_growth_tracker": int(scale["scaler/growth_tracker"])})
 
 
 def _unwrap(net):

@@ -7,7 +7,8 @@ adds is a run folder: a checkpoint written after every epoch, which
 ``--resume`` continues, and a metrics file with one line per epoch.
 
 Data parallelism: started by ``torchrun``, the PyTorch version trains one
-replica per process with DistributedDataParallel, on one machine or several.
+replica per process with DistributedDataParallel (run here as gloo processes
+on one CPU; NCCL on GPUs and several machines are written for, not yet run).
 """
 
 import argparse
@@ -18,6 +19,8 @@ import io
 import os
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from . import budget as budgets
 from .checkpoint import CHECKPOINT_FILE, METRICS_FILE, Checkpoint, CheckpointMismatch
@@ -51,7 +54,8 @@ and must divide among them), the gradients are averaged across processes
 and writes the run folder. A resumed run needs the same number of processes.
   one machine, 4 GPUs:
     torchrun --nproc-per-node=4 -m d2lutils.train --framework torch
-  two machines, 8 GPUs each (run on both, the first one's address as endpoint):
+  two machines, 8 GPUs each (run on both, the first one's address as endpoint;
+  written for, not yet run by the chapter):
     torchrun --nnodes=2 --nproc-per-node=8 --rdzv-backend=c10d \\
         --rdzv-endpoint=HOST:29500 -m d2lutils.train --framework torch
 The run folder must then be on storage all machines share, to resume.
@@ -216,6 +220,9 @@ def run(args, d2l, rank, world_size, local_rank):
     if settings["batch_size"] % world_size:
         fail(f"--batch-size {settings['batch_size']} does not divide among {world_size} "
              f"processes; use a multiple of {world_size}.")
+    if settings["num_train"] < world_size:
+        fail(f"--num-train {settings['num_train']} gives {world_size} processes less than "
+             f"an image each; use at least {world_size}.")
     if world_size > 1:
         join_processes(device)
     try:
@@ -248,21 +255,32 @@ def train(args, d2l, device, settings, num_epochs, budget_name, rank, world_size
         train_iter, test_iter = d2l.load_data_fashion_mnist(
             settings["batch_size"], resize=IMAGE_SIZE, num_train=settings["num_train"],
             num_test=settings["num_test"], device=device, data_dir=args.data_dir)
+        problem = 0
     except (DataError, ValueError) as error:  # missing or corrupt files, too many images asked
-        fail(str(error))
+        problem = str(error)
+    same_in_every_process(problem, world_size, args.run_dir)  # all stop, or none
     if world_size > 1:
         net, train_iter = data_parallel(net, train_iter, device, rank, world_size)
     history = d2l.train_ch6(net, train_iter, test_iter, num_epochs, settings["lr"], device,
                             settings["momentum"], checkpoint=checkpoint, **extra)
     if world_size > 1:
-        print(f"The speed above is one process's; the {world_size} processes together "
-              f"trained about {world_size * history.examples_per_sec:.1f} examples/sec.")
+        check_replicas_agree(net, world_size)
+        print(f"The {world_size} replicas end with the same weights (checked). The speed "
+              f"above is one process's; together they trained about "
+              f"{world_size * history.examples_per_sec:.1f} examples/sec.")
     print(f"Saved {args.run_dir / CHECKPOINT_FILE} and {args.run_dir / METRICS_FILE}.")
     return history
 
 
 def epochs_saved(checkpoint, resume):
     """How many epochs the run folder holds (0 for none), or the error that stops this run."""
+    if checkpoint.writer:  # found now, not when the first epoch is saved
+        try:
+            checkpoint.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return f"cannot make the run folder {checkpoint.folder}: {error}"
+        if not os.access(checkpoint.folder, os.W_OK):
+            return f"the run folder {checkpoint.folder} cannot be written to"
     if not checkpoint.exists():
         return 0
     if not resume:
@@ -295,6 +313,25 @@ def same_in_every_process(value, world_size, run_dir):
     return values[0]
 
 
+def check_replicas_agree(net, world_size):
+    """Stop with an error unless every process ends with the same weights.
+
+    DDP keeps the replicas equal only if they start equal: train_ch6 draws the
+    initial weights in every process from the same seed, and a resumed run
+    reads them from the same file. This checks that it held.
+    """
+    import torch
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        total = sum(p.double().sum() for p in net.parameters()).item()
+    totals = [None] * world_size
+    dist.all_gather_object(totals, total)
+    if len(set(totals)) > 1:
+        fail(f"the {world_size} replicas ended with different weights (sums {totals}); "
+             f"their starting points differed. Please report this as a bug.")
+
+
 def choose_budget(args, on_gpu):
     """The budget --budget names; by default (auto) full on a GPU, short on a CPU,
     unless the D2LUTILS_BUDGET environment variable says otherwise, as in the notebooks."""
@@ -319,7 +356,8 @@ def choose_device(args, d2l, local_rank):
         if index:
             fail(f"--device {text}: under torchrun each process takes its own GPU; "
                  f"use --device gpu (or cpu).")
-        if local_rank >= count:
+        # Every process on this machine sees the same numbers, so all of them stop.
+        if int(os.environ.get("LOCAL_WORLD_SIZE", local_rank + 1)) > count:
             fail(f"torchrun started more processes on this machine than it has GPUs "
                  f"({count}); use --nproc-per-node={count}, or --device cpu.")
         index = str(local_rank)
@@ -429,7 +467,10 @@ class ShardedBatches:
 
         batches = self.batches
         order = torch.randperm(len(batches.labels), device=batches.device)
-        torch.manual_seed(torch.initial_seed() + self.rank)
+        # train_ch6 seeded this epoch with torch.manual_seed; from that seed and the
+        # rank, each process makes a seed of its own for its dropout masks.
+        torch.manual_seed(int(np.random.SeedSequence(
+            [torch.initial_seed(), self.rank]).generate_state(1)[0]))
         for start in range(0, len(order), batches.batch_size):
             batch = order[start:start + batches.batch_size]
             batch = batch[:len(batch) - len(batch) % self.world_size]

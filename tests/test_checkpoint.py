@@ -1,4 +1,4 @@
-"""Checkpoints: a run interrupted and resumed ends exactly where an uninterrupted one does.
+"""Checkpoints: a run interrupted and resumed ends where an uninterrupted one does (to 1e-6).
 
 Every test runs once per framework (train_ch6's `checkpoint` keyword), on a small
 network with dropout, so that the shuffle, the dropout masks, the momentum and

@@ -114,6 +114,7 @@ def test_two_processes_under_torchrun_train_one_network(fashion_dir, tmp_path):
     # One process speaks: one report, each epoch once.
     assert result.stdout.count("epoch 2/2: loss") == 1
     assert "2 processes" in result.stdout
+    assert "The 2 replicas end with the same weights (checked)" in result.stdout
     metrics = ckpt.read_metrics(tmp_path / "runs" / "alexnet-torch" / ckpt.METRICS_FILE)
     assert metrics["epoch"] == [1, 2]
     assert metrics["examples"] == [32, 32]  # the first process's half of 64 images
@@ -263,3 +264,27 @@ def test_ctrl_c_then_resume_ends_where_an_uninterrupted_run_does(fashion_dir, tm
                                            err_msg=name)
     assert (ckpt.read_metrics(tmp_path / "stopped" / ckpt.METRICS_FILE)["test_acc"]
             == ckpt.read_metrics(tmp_path / "whole" / ckpt.METRICS_FILE)["test_acc"])
+
+
+def test_float16_loss_scale_is_saved_and_goes_on_where_float16_is_used():
+    """A run on a float16 GPU (a T4) keeps its loss scale; on one with bfloat16 it is not needed."""
+    torch = pytest.importorskip("torch")
+    import d2lutils.torch as d2l
+
+    net = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", enabled=True)
+    scaler.load_state_dict({**scaler.state_dict(), "scale": 512.0, "_growth_tracker": 7})
+    arrays = d2l._state(net, optimizer, scaler)
+    assert float(arrays["scaler/scale"]) == 512.0
+
+    resumed = torch.amp.GradScaler("cpu", enabled=True)  # starts at 65536
+    d2l._load_state(net, optimizer, resumed, dict(arrays), "checkpoint")
+    assert resumed.get_scale() == 512.0 and resumed.state_dict()["_growth_tracker"] == 7
+    # Resumed in bfloat16 (no scaler), or a bfloat16 run resumed in float16: no error.
+    d2l._load_state(net, optimizer, torch.amp.GradScaler("cpu", enabled=False), dict(arrays),
+                    "checkpoint")
+    without_scale = {k: v for k, v in arrays.items() if not k.startswith("scaler/")}
+    fresh = torch.amp.GradScaler("cpu", enabled=True)
+    d2l._load_state(net, optimizer, fresh, without_scale, "checkpoint")
+    assert fresh.get_scale() == 65536.0

@@ -103,6 +103,7 @@ def test_figures_copied_from_the_hardware_notebook_are_its_stored_ones():
 def test_training_command_ran_as_two_processes_as_the_prose_says():
     out = printed('"-m", "d2lutils.train"')
     assert "2 processes" in out and "gloo instead of NCCL" in PROSE
+    assert "The 2 replicas end with the same weights (checked)" in out
     assert re.search(r"epoch 2/2: loss [\d.]+", out)
     metrics = out.split("run/metrics.csv:\n")[1].splitlines()
     assert metrics[0].startswith("epoch,train_loss,train_acc,test_acc,examples")
