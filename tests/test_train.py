@@ -234,12 +234,14 @@ def test_ctrl_c_then_resume_ends_where_an_uninterrupted_run_does(fashion_dir, tm
     pytest.importorskip("torch")
     args = ["--budget", "quick", "--num-train", "128", "--num-test", "32", "--batch-size", "32",
             "--epochs", "3", "--device", "cpu"]
-    command = [sys.executable, "-m", "d2lutils.train", *args, "--data-dir", str(fashion_dir)]
     # A shell that starts a job in the background (as CI may) has it ignore Ctrl-C, and
-    # the ignoring is inherited: give the command Ctrl-C's usual meaning back.
+    # the ignoring is inherited: the command gets Ctrl-C's usual meaning back first.
+    command = [sys.executable, "-c", "import runpy, signal; "
+               "signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "runpy.run_module('d2lutils.train', run_name='__main__', alter_sys=True)",
+               *args, "--data-dir", str(fashion_dir)]
     stopped = subprocess.Popen([*command, "--run-dir", "stopped"], cwd=tmp_path, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     metrics = tmp_path / "stopped" / ckpt.METRICS_FILE
     while not metrics.exists() and stopped.poll() is None:  # the first epoch is saved
         time.sleep(0.05)
