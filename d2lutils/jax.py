@@ -169,7 +169,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) from
     jax.random.key(seed) first, as in the other frameworks, so every call
-    starts from scratch. The update has the paper's momentum of 0.9
+    starts from scratch (unless `checkpoint` holds a run to continue). The update has the paper's momentum of 0.9
     (momentum=0 gives plain SGD); why, see d2lutils.torch.train_ch6. Dropout
     draws its masks from the random stream the network was built with.
 

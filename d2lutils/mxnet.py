@@ -171,7 +171,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other frameworks, so every call starts from scratch. The update
+    in the other frameworks, so every call starts from scratch (unless
+    `checkpoint` holds a run to continue). The update
     has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
     d2lutils.torch.train_ch6.
 

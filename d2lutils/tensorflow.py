@@ -142,15 +142,16 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """Train `net` with minibatch SGD on cross-entropy loss; return a TrainingHistory.
 
     Weights are re-initialised (Glorot/Xavier uniform, zero biases) first, as
-    in the other frameworks, so every call starts from scratch. The update
+    in the other frameworks, so every call starts from scratch (unless
+    `checkpoint` holds a run to continue). The update
     has the paper's momentum of 0.9 (momentum=0 gives plain SGD); why, see
     d2lutils.torch.train_ch6.
 
     checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
     epoch and to resume the run it holds (all of the network's variables, in
-    Keras 3 the dropout layers' random state among them, the optimizer's, the history)
-    instead of starting afresh; each epoch then shuffles from the checkpoint's
-    seed for that epoch.
+    Keras 3 the dropout layers' random state among them; the optimizer's; the
+    history) instead of starting afresh; each epoch then shuffles from the
+    checkpoint's seed for that epoch.
     """
     with tf.device(device):
         _init_glorot(net, next(iter(train_iter))[0][:1])

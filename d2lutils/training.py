@@ -50,8 +50,11 @@ class TrainingHistory:
 
 
 class TrainingMonitor:
-    """Progress bar and live plot (notebook), or progress bar (terminal) and one line per
-    epoch, and the history."""
+    """What a reader sees while train_ch6 runs, and the history it keeps.
+
+    In a notebook: a progress bar and the live plot. Elsewhere: one line per
+    epoch, and a progress bar too where stderr is a terminal.
+    """
 
     def __init__(self, num_epochs, num_batches, device, precision="float32", points_per_epoch=5):
         self.num_epochs = num_epochs
