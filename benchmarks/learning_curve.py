@@ -4,7 +4,7 @@
     python benchmarks/learning_curve.py --momentum 0.9 --seeds 0 --images 10240
 
 The evidence behind the chapter's training recipe. Each run trains the
-network of notebooks/alexnet_pytorch.ipynb (its tagged `alexnet` cell) from a
+network of notebooks/alexnet_pytorch.ipynb (its cell tagged `alexnet-definition`) from a
 fresh Glorot initialisation with minibatch SGD, batch size 128, learning rate
 0.01, on the first `--images` Fashion-MNIST training images seen once in a
 seeded random order, resized to 224x224, in the precision `train_ch6` picks for

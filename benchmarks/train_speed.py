@@ -5,8 +5,8 @@
     python benchmarks/train_speed.py --profile     # where our path spends its time
     python benchmarks/train_speed.py --ablation    # which of our choices pays here
 
-Both paths train the same network (the `alexnet` cell of
-notebooks/alexnet_pytorch.ipynb) from the same initialisation, at the same
+Both paths train the same network (the cell tagged
+`alexnet-definition` in notebooks/alexnet_pytorch.ipynb) from the same initialisation, at the same
 batch size and learning rate, on the same machine:
 
 (a) baseline, d2l's recipe: images resized one by one by PIL in 4 DataLoader

@@ -3,9 +3,9 @@
 One training step of AlexNet at 224x224 ran at 63 to 140 images/s on the
 project's 2-core CPU (float32 to bfloat16; benchmarks/results/train_speed-cpu.json),
 so one epoch of Fashion-MNIST takes 7 to 16 minutes there and the full ten
-epochs hours. On a GPU the full budget takes minutes. So a notebook asks for a
-budget once: the full one on a GPU; on a CPU a short run that is long enough
-for the network to learn visibly (see SHORT). ``D2LUTILS_BUDGET`` overrides the
+epochs hours. So a notebook asks for a budget once: the full one on a GPU (no
+GPU run is stored yet, so how long it takes there is not quoted); on a CPU a
+short run that is long enough for the network to learn visibly (see SHORT). ``D2LUTILS_BUDGET`` overrides the
 choice; the test suite sets it to ``quick``, which only checks that the code runs.
 """
 

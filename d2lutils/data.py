@@ -1,7 +1,7 @@
 """Fashion-MNIST: find the four official IDX files, verify them, parse them.
 
 Framework-free (numpy only). The framework modules turn these uint8 arrays
-into batches; nothing here knows about PyTorch, TensorFlow or MXNet.
+into batches; nothing here knows about PyTorch, TensorFlow, JAX or MXNet.
 
 Where the files are looked for, in order:
 
@@ -115,7 +115,7 @@ def load_fashion_mnist(data_dir=None, download=True):
     return _load_folder(find_data_dir(data_dir, download))
 
 
-def fashion_mnist_splits(num_train=None, num_test=None, data_dir=None):
+def fashion_mnist_splits(*, num_train=None, num_test=None, data_dir=None):
     """The first `num_train` training and `num_test` test examples (all when None).
 
     Returns (train_images, train_labels), (test_images, test_labels) as uint8

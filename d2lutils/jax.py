@@ -120,7 +120,8 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     seed: the key the training order is drawn from. The training batches are
     reshuffled every epoch; the test batches keep their order.
     """
-    train, test = fashion_mnist_splits(num_train, num_test, data_dir)  # (images, labels) each
+    train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
+                                       data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device,
                                 seed=seed),
             FashionMNISTBatches(*test, batch_size, shuffle=False, resize=resize, device=device))

@@ -102,11 +102,9 @@ class FashionMNISTBatches:
             return X.expand_dims(axis=1)
         size = self.resize
         if self.device.device_type == "cpu":
-            # OpenCV's bilinear resize of the whole (batch, h, w, 1) stack: the same
-            # pixel-centre interpolation as below and as d2lutils.resize. It was
-            # chosen over BilinearResize2D and the two matrix products the other
-            # frameworks use after a comparison on the test CPU that is not among
-            # the stored benchmarks (benchmarks/loader_speed.py times this path).
+            # OpenCV's bilinear resize of the whole (batch, h, w, 1) stack in one
+            # call: the same pixel-centre interpolation as below and as
+            # d2lutils.resize. benchmarks/loader_speed.py times this path.
             X = nd.image.resize(X.expand_dims(axis=3), size=(size, size), interp=1)
             return X.reshape((-1, 1, size, size))  # one channel: channels-last = first
         # align_corners=False samples pixel centres, as PyTorch and TensorFlow do.
@@ -123,7 +121,8 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     device: where the data lives and is resized (the first GPU if any, by default).
     The training batches are reshuffled every epoch; the test batches keep their order.
     """
-    train, test = fashion_mnist_splits(num_train, num_test, data_dir)  # (images, labels) each
+    train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
+                                       data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device),
             FashionMNISTBatches(*test, batch_size, shuffle=False, resize=resize, device=device))
 

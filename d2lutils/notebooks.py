@@ -3,8 +3,11 @@
 The notebooks are the source of the chapter's code: the parity check runs each
 framework notebook's AlexNet definition, the training benchmark the PyTorch one.
 Such a cell carries a tag (Jupyter's cell metadata, shown in the notebook's
-property inspector), so it can be found however its text changes. Reads the
-notebook as JSON: nothing to install beyond Python.
+property inspector), so it can be found however its text changes; so does
+every cell whose stored output the book's pages, the status page or the tests
+quote. Each notebook's first code cell, which prepares the run and names the
+machine, is tagged `setup`. Reads the notebook as JSON:
+nothing to install beyond Python.
 
 Some notebooks also quote what another one stored (the features notebook quotes
 the PyTorch notebook's training run) or a benchmark's result. `chapter_file`
@@ -22,30 +25,45 @@ REPOSITORY = "https://github.com/d2lutils/alexnet-chapter"
 BRANCH = "main"
 
 
-def tagged_cells(notebook, tag):
-    """Every code cell of `notebook` tagged `tag`, as dicts (source, outputs, ...).
+def read_notebook(notebook):
+    """A notebook as JSON (a dict with its "cells"), read from a path to an .ipynb file.
+
+    A notebook already read is returned as it is, so every function here takes either.
+    """
+    if isinstance(notebook, (str, Path)):
+        return json.loads(Path(notebook).read_text())
+    return notebook
+
+
+def notebook_title(notebook):
+    """The first line of the notebook's first cell, without its "# " ("AlexNet in JAX/Flax")."""
+    first = "".join(read_notebook(notebook)["cells"][0]["source"]).strip().splitlines()
+    return first[0].removeprefix("# ") if first else ""
+
+
+def tagged_cells(notebook, tag, cell_type="code"):
+    """Every cell of `notebook` of the given type that is tagged `tag`, as dicts.
 
     `notebook`: a path to an .ipynb file, or a notebook already read as JSON.
+    Code cells by default; cell_type="markdown" finds prose that others quote.
     """
-    cells = (json.loads(Path(notebook).read_text()) if isinstance(notebook, (str, Path))
-             else notebook)["cells"]
-    return [cell for cell in cells
-            if cell["cell_type"] == "code" and tag in cell.get("metadata", {}).get("tags", [])]
+    return [cell for cell in read_notebook(notebook)["cells"]
+            if cell["cell_type"] == cell_type and tag in cell.get("metadata", {}).get("tags", [])]
 
 
-def tagged_cell(notebook, tag):
-    """The one code cell of `notebook` tagged `tag` (see tagged_cells)."""
-    tagged = tagged_cells(notebook, tag)
+def tagged_cell(notebook, tag, cell_type="code"):
+    """The one cell of `notebook` tagged `tag` (see tagged_cells)."""
+    tagged = tagged_cells(notebook, tag, cell_type)
     if len(tagged) != 1:
         name = notebook if isinstance(notebook, (str, Path)) else "the notebook"
-        raise LookupError(f"{name} has {len(tagged)} code cells tagged {tag!r}; "
+        raise LookupError(f"{name} has {len(tagged)} {cell_type} cells tagged {tag!r}; "
                           f"exactly one was expected.")
     return tagged[0]
 
 
-def tagged_source(notebook, tag):
-    """The source of the one code cell of `notebook` that is tagged `tag`."""
-    return "".join(tagged_cell(notebook, tag)["source"])
+def tagged_source(notebook, tag, cell_type="code"):
+    """The source of the one cell of `notebook` that is tagged `tag`."""
+    return "".join(tagged_cell(notebook, tag, cell_type)["source"])
 
 
 def cell_stdout(cell):

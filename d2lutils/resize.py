@@ -4,8 +4,8 @@ Bilinear interpolation works on rows and columns separately, and each output
 pixel is a weighted sum of (at most) two input pixels per axis. So resizing an
 n x n image to m x m is ``R @ image @ R.T`` with an m x n matrix ``R`` of
 interpolation weights. Every framework has matrix products on every device,
-so ``d2lutils.torch`` and ``d2lutils.tensorflow`` enlarge whole batches this
-way, with the same numbers as their own bilinear resize functions.
+so ``d2lutils.torch``, ``d2lutils.tensorflow`` and ``d2lutils.jax`` enlarge
+whole batches this way, with the same numbers as their own bilinear resize functions.
 (``d2lutils.mxnet`` uses OpenCV's resize on a CPU instead. Same numbers, to
 float32 rounding.)
 """

@@ -102,7 +102,8 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     device: where the data lives and is resized (the first GPU if any, by default).
     The training batches are reshuffled every epoch; the test batches keep their order.
     """
-    train, test = fashion_mnist_splits(num_train, num_test, data_dir)  # (images, labels) each
+    train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
+                                       data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device),
             FashionMNISTBatches(*test, batch_size, shuffle=False, resize=resize, device=device))
 
@@ -293,8 +294,8 @@ def _choose_precision(device):
 
     The one the hardware computes natively: 16-bit formats halve the memory
     traffic and run on tensor cores, but where the hardware lacks one (bfloat16
-    on a CPU without AVX-512 BF16 or AMX, or on a T4) it is emulated, which is
-    expected to be slower than float32.
+    on a CPU without AVX-512 BF16 or AMX, or on a T4) it would be emulated in
+    software, so the format chosen there is one the hardware has.
     """
     device = torch.device(device)
     if device.type == "cuda":

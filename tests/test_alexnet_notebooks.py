@@ -8,10 +8,9 @@ import math
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from d2lutils.notebooks import cell_stdout as stdout
+from d2lutils.notebooks import cell_stdout, read_notebook, tagged_cell, tagged_source
 
 from .frameworks import CHANNELS_LAST, notebook_frameworks
 
@@ -29,19 +28,25 @@ VOLATILE = ("d2l.try_gpu()", "d2l.choose_budget(", "d2l.train_ch6(", "datetime")
 
 
 def notebook(framework):
-    return nbformat.read(ROOT / "notebooks" / f"alexnet_{framework}.ipynb", as_version=4)
+    return ROOT / "notebooks" / f"alexnet_{framework}.ipynb"
 
 
-def code_cell(nb, text):
-    return next(c for c in nb.cells if c.cell_type == "code" and text in c.source)
+def printed(framework, tag):
+    """What the framework notebook's cell tagged `tag` printed, as stored."""
+    return cell_stdout(tagged_cell(notebook(framework), tag))
+
+
+def sources(framework, cell_type):
+    return ["".join(c["source"]) for c in read_notebook(notebook(framework))["cells"]
+            if c["cell_type"] == cell_type]
 
 
 def markdown_text(framework):
-    return "\n".join(c.source for c in notebook(framework).cells if c.cell_type == "markdown")
+    return "\n".join(sources(framework, "markdown"))
 
 
 def stored_shapes(framework):
-    table = stdout(code_cell(notebook(framework), "d2l.layer_summary(net"))
+    table = printed(framework, "alexnet-summary")
     shapes = [tuple(int(n) for n in re.findall(r"\d+", shape))
               for shape in re.findall(r"output shape: \(([\d, ]+)\)", table)]
     distinct = [s for i, s in enumerate(shapes) if i == 0 or s != shapes[i - 1]]
@@ -62,27 +67,27 @@ def test_stored_shape_table_is_alexnet(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_input_size_is_counted_both_ways(framework):
     # The paper's 55x55 from a 224x224 input: cuda-convnet rounds up, frameworks down.
-    printed = stdout(code_cell(notebook(framework), "def cuda_convnet_output_size("))
+    counted = printed(framework, "conv-arithmetic")
     assert ("input 224: (n - 11) / 4 + 1 = 54.25; 11x11 stride 4 gives 54 rounding down, "
-            "55 rounding up") in printed
-    assert "input 227: (n - 11) / 4 + 1 = 55.00; 11x11 stride 4 gives 55 rounding down" in printed
+            "55 rounding up") in counted
+    assert "input 227: (n - 11) / 4 + 1 = 55.00; 11x11 stride 4 gives 55 rounding down" in counted
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_only_machine_dependent_cells_escape_nbval(framework):
-    for cell in notebook(framework).cells:
-        if cell.cell_type != "code":
+    for cell in read_notebook(notebook(framework))["cells"]:
+        if cell["cell_type"] != "code":
             continue
-        ignored = "nbval-ignore-output" in cell.metadata.get("tags", [])
-        assert ignored == any(text in cell.source for text in VOLATILE), cell.source[:80]
+        source = "".join(cell["source"])
+        ignored = "nbval-ignore-output" in cell["metadata"].get("tags", [])
+        assert ignored == any(text in source for text in VOLATILE), source[:80]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_notebook_says_which_budget_its_outputs_came_from(framework):
-    nb = notebook(framework)
-    provenance = stdout(code_cell(nb, "datetime"))
+    provenance = printed(framework, "status")
     budget = re.match(r"(quick|short|full) budget: ", provenance).group(1)
-    intro = nb.cells[0].source
+    intro = sources(framework, "markdown")[0]
     assert f"with the {budget} budget" in intro
     if budget == "quick":
         assert "not how well AlexNet\nlearns" in intro
@@ -94,12 +99,12 @@ def test_notebook_says_which_budget_its_outputs_came_from(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_stored_short_run_learned(framework):
     # A CPU reader's default run must show a network that learns (chance is 0.1).
-    provenance = stdout(code_cell(notebook(framework), "datetime"))
+    provenance = printed(framework, "status")
     budget, accuracy = re.match(r"(\w+) budget: .*test accuracy (\d\.\d+)", provenance).groups()
     if budget == "short":
         assert float(accuracy) >= 0.6, provenance
         # The prose explains why the test accuracy is above the training average.
-        report = stdout(code_cell(notebook(framework), "d2l.train_ch6("))
+        report = printed(framework, "alexnet-training")
         train_acc, test_acc = map(float, re.search(r"train acc (\S+), test acc (\S+)",
                                                    report).groups())
         assert "Both are why\nit is the higher of the two accuracies" in markdown_text(framework)
@@ -110,7 +115,7 @@ def test_pytorch_notebook_draws_the_stored_learning_curves():
     import json
 
     curves = json.loads((ROOT / "benchmarks" / "results" / "learning_curve-cpu.json").read_text())
-    table = stdout(code_cell(notebook("pytorch"), "learning_curve-cpu.json")).splitlines()
+    table = printed("pytorch", "learning-curve").splitlines()
     for run, row in zip(curves["runs"], table[1:]):
         at = {point["images"]: point["test_acc"] for point in run["points"]}
         assert row.split()[-5:] == [f"{at[n]:.3f}" for n in (5120, 10240, 15360, 17920, 20480)]
@@ -128,15 +133,14 @@ def test_pytorch_notebook_draws_the_stored_learning_curves():
 
 
 def test_features_notebook_quotes_the_stored_alexnet_run_and_says_what_it_shows():
-    features = nbformat.read(ROOT / "notebooks" / "features_vs_learning.ipynb", as_version=4)
-    quoted = stdout(code_cell(features, 'chapter_file("notebooks/alexnet_pytorch.ipynb")'))
-    stored = stdout(code_cell(notebook("pytorch"), "datetime"))
+    features = ROOT / "notebooks" / "features_vs_learning.ipynb"
+    quoted = cell_stdout(tagged_cell(features, "alexnet-run-quoted"))
+    stored = printed("pytorch", "status")
     assert [line.strip() for line in stored.strip().splitlines()] == [
         line.strip() for line in quoted.splitlines()[1:3]]
     pixels, hog, alexnet, budget = re.search(
         r"raw pixels (\S+), HOG (\S+) .* AlexNet (\S+) \((\w+) budget\)", quoted).groups()
-    prose = next(c.source for c in features.cells
-                 if c.cell_type == "markdown" and "The stored AlexNet run" in c.source)
+    prose = tagged_source(features, "alexnet-run-discussed", "markdown")
     assert budget == "short" and "the short one a CPU gets" in prose
     assert "behind both linear classifiers" in prose
     assert float(alexnet) < min(float(pixels), float(hog))

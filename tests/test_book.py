@@ -3,12 +3,14 @@
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
 pytest.importorskip("sphinx", reason="the book is built in the readers' environment")
 import yaml  # noqa: E402
 from notebook_status import toc_entries  # noqa: E402
+
+from d2lutils.notebooks import (  # noqa: E402
+    cell_stdout, read_notebook, tagged_cell, tagged_source)
 
 from .frameworks import notebook_frameworks  # noqa: E402
 
@@ -26,17 +28,18 @@ def test_every_notebook_is_in_the_table_of_contents():
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_outputs_are_stored(notebook):
-    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
-    unexecuted = [i for i, cell in enumerate(cells) if cell.execution_count is None]
+    cells = [c for c in read_notebook(notebook)["cells"] if c["cell_type"] == "code"]
+    unexecuted = [i for i, cell in enumerate(cells) if cell["execution_count"] is None]
     assert not unexecuted, f"code cells {unexecuted} of {notebook.name} were never executed"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
 def test_setup_cell_installs_from_the_configured_repository(notebook):
-    first_code = next(c for c in nbformat.read(notebook, as_version=4).cells
-                      if c.cell_type == "code")
-    assert 'if "google.colab" in sys.modules:' in first_code.source
-    assert f"git+{CONFIG['repository']['url']}" in first_code.source
+    setup = tagged_source(notebook, "setup")
+    first_code = next(c for c in read_notebook(notebook)["cells"] if c["cell_type"] == "code")
+    assert "".join(first_code["source"]) == setup, "the setup cell comes first"
+    assert 'if "google.colab" in sys.modules:' in setup
+    assert f"git+{CONFIG['repository']['url']}" in setup
 
 
 def test_book_builds_without_warnings(built_book):
@@ -84,9 +87,9 @@ def test_every_link_inside_the_book_leads_somewhere(built_book):
 
 
 def test_hardware_summary_quotes_the_stored_estimate():
-    cells = nbformat.read(ROOT / "notebooks" / "hardware.ipynb", as_version=4).cells
-    estimate = next(c for c in cells if c.cell_type == "code" and "days = total_flops" in c.source)
-    days = re.search(r"at its conv2 speed: ([\d,]+) days", estimate.outputs[0]["text"]).group(1)
-    summary = next(c.source for c in cells if c.source.startswith("## Why GPUs"))
+    hardware = ROOT / "notebooks" / "hardware.ipynb"
+    estimate = cell_stdout(tagged_cell(hardware, "training-time-estimate"))
+    days = re.search(r"at its conv2 speed: ([\d,]+) days", estimate).group(1)
+    summary = tagged_source(hardware, "summary", "markdown")
     assert f"about {days} days at its measured conv2\n  speed" in summary, (
         "the hardware notebook's summary must quote its stored estimate")

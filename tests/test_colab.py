@@ -7,7 +7,6 @@ against Colab's published versions (colab-versions.txt) is what pip's resolver
 would decide there, without needing the network.
 """
 
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+from d2lutils.notebooks import tagged_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -60,8 +61,7 @@ def test_the_check_has_teeth():
 
 @pytest.mark.parametrize("notebook", COLAB_NOTEBOOKS, ids=lambda path: path.name)
 def test_colab_setup_installs_d2lutils_and_nothing_else(notebook):
-    cells = json.loads(notebook.read_text())["cells"]
-    setup = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    setup = tagged_source(notebook, "setup")
     installs = re.findall(r"%pip install (.*)", setup)
     assert len(installs) == 1 and re.fullmatch(r'--quiet "d2lutils @ git\+\S+"', installs[0]), (
         f"{notebook.name}: the Colab set-up must install d2lutils alone, got {installs}")

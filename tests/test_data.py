@@ -39,7 +39,8 @@ def test_files_match_the_published_md5_after_decompression(fashion_dir):
 
 
 def test_splits_take_the_first_examples(fashion_dir):
-    (train_x, train_y), (test_x, test_y) = data.fashion_mnist_splits(100, 30, fashion_dir)
+    (train_x, train_y), (test_x, test_y) = data.fashion_mnist_splits(num_train=100, num_test=30,
+                                                                 data_dir=fashion_dir)
     full = data.load_fashion_mnist(fashion_dir)
     assert train_x.shape == (100, 28, 28) and test_y.shape == (30,)
     np.testing.assert_array_equal(train_y, full.train_labels[:100])

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("sphinx", reason="the book's tools are not installed in this environment")
 import framework_tabs  # noqa: E402  (book/_ext, put on the path by conftest)
 
-from d2lutils.notebooks import cell_stdout, tagged_cell  # noqa: E402
+from d2lutils.notebooks import cell_stdout, read_notebook, tagged_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # In _toc.yml's order, with the labels the notebooks' titles give.
@@ -19,7 +19,7 @@ FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow/Keras", "jax": "JA
 
 
 def notebook(framework):
-    return json.loads((ROOT / "notebooks" / f"alexnet_{framework}.ipynb").read_text())
+    return read_notebook(ROOT / "notebooks" / f"alexnet_{framework}.ipynb")
 
 
 def tagged(framework, tag):
@@ -58,7 +58,7 @@ def copy_of_the_book_sources(tmp_path):
 def test_a_tag_on_two_cells_of_one_notebook_is_refused(tmp_path):
     root = copy_of_the_book_sources(tmp_path)
     path = root / "notebooks" / "alexnet_tensorflow.ipynb"
-    nb = json.loads(path.read_text())
+    nb = read_notebook(path)
     for cell in nb["cells"][1:]:
         if cell["cell_type"] == "code":
             cell["metadata"].setdefault("tags", []).append("alexnet-definition")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from d2lutils.notebooks import cell_stdout, run_tagged_cell, tagged_cell, tagged_source
+from d2lutils.notebooks import (cell_stdout, notebook_title, read_notebook, run_tagged_cell,
+                                tagged_cell, tagged_source)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -137,3 +138,14 @@ def test_kernel_python_names_a_registered_kernels_python_or_none(tmp_path, monke
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     assert kernel_python("other-env") == "/envs/other/bin/python"
     assert kernel_python("no-such-kernel") is None
+
+
+def test_finds_prose_by_its_tag_and_reads_the_title(tmp_path):
+    notebook = write_notebook(tmp_path / "n.ipynb", [
+        {"cell_type": "markdown", "source": ["# AlexNet in Flax\n", "More."], "metadata": {}},
+        {"cell_type": "markdown", "source": "## Summary", "metadata": {"tags": ["summary"]}},
+        code("s = 1", tags=["summary"])])
+    assert notebook_title(notebook) == "AlexNet in Flax"
+    assert tagged_source(notebook, "summary", "markdown") == "## Summary"
+    assert tagged_source(notebook, "summary") == "s = 1"  # code cells unless asked
+    assert read_notebook(read_notebook(notebook)) == read_notebook(notebook)

@@ -8,14 +8,13 @@ and that the pages quoting them agree.
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from d2lutils.notebooks import cell_stdout
+from d2lutils.notebooks import cell_stdout, read_notebook, tagged_cell
 
 ROOT = Path(__file__).resolve().parent.parent
-PAPER = nbformat.read(ROOT / "notebooks" / "alexnet_paper.ipynb", as_version=4)
-PARITY = nbformat.read(ROOT / "notebooks" / "alexnet_parity.ipynb", as_version=4)
+PAPER = read_notebook(ROOT / "notebooks" / "alexnet_paper.ipynb")
+PARITY = read_notebook(ROOT / "notebooks" / "alexnet_parity.ipynb")
 SIDE_BY_SIDE = (ROOT / "book" / "alexnet_side_by_side.md").read_text()
 
 # Cells whose output depends on the machine or on a training run.
@@ -23,16 +22,17 @@ PAPER_VOLATILE = ("d2l.try_gpu()", "d2l.choose_budget(", "train_paper_recipe(",
                   "d2l.train_ch6(", "default_net", "nearest(", "datetime")
 
 
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
+def sources(nb, cell_type):
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == cell_type]
 
 
-def stdout_of(nb, text):
-    return cell_stdout(next(c for c in code_cells(nb) if text in c.source))
+def printed(nb, tag):
+    """What the notebook's cell tagged `tag` printed, as stored."""
+    return cell_stdout(tagged_cell(nb, tag))
 
 
 def test_paper_table_gives_the_published_counts():
-    totals = stdout_of(PAPER, "single_tower = ")
+    totals = printed(PAPER, "parameter-count")
     assert "parameters, two towers:          60,965,224\n" in totals
     assert "parameters, one tower (groups=1): 62,378,344 (+1,413,120)" in totals
     assert ("neurons per layer: 290,400 - 186,624 - 64,896 - 64,896 - 43,264 - 4,096 - 4,096 "
@@ -43,33 +43,33 @@ def test_paper_table_gives_the_published_counts():
     assert ("fully connected layers: 96.2% of the parameters (two towers), 94.0% (one tower)"
             in totals)
     assert "convolutions: 91.9% of the multiply-adds, 3.8% of the parameters" in totals
-    prose = "".join(c.source for c in PAPER.cells if c.cell_type == "markdown")
+    prose = "".join(sources(PAPER, "markdown"))
     for quoted in ("96.2% of the two-tower count", "94.0% of the one-tower count",
                    "91.9% of it in the\n  convolutions, which hold 3.8% of the weights"):
         assert quoted in prose
-    table = stdout_of(PAPER, "print_cost_table(rows)")
+    table = printed(PAPER, "cost-table")
     first_conv = next(line for line in table.splitlines() if line.startswith("Conv2d"))
     assert first_conv.split()[1:4] == ["96x55x55", "34,944", "290,400"]
 
 
 def test_paper_checks_its_own_lrn_and_counts_the_crops():
-    assert "matches finite differences: True" in stdout_of(PAPER, "gradcheck")
-    assert stdout_of(PAPER, "value_and_gradient(LocalResponseNorm())").count(
+    assert "matches finite differences: True" in printed(PAPER, "lrn-gradcheck")
+    assert printed(PAPER, "lrn-builtin-gradient").count(
         "ours equal PyTorch's with alpha=5e-4") == 2
-    crops = stdout_of(PAPER, "hashlib")
+    crops = printed(PAPER, "crops")
     assert "33 offsets per side; distinct patches: 2,178 = 2 x 33^2" in crops
 
 
 def test_paper_momentum_rules_agree_until_the_learning_rate_drops():
-    lines = stdout_of(PAPER, "def trajectory(").splitlines()
+    lines = printed(PAPER, "trajectory").splitlines()
     gaps = [float(re.search(r"difference (\S+)", line).group(1)) for line in lines]
     assert max(gaps[:5]) < 1e-6 and min(gaps[5:]) > 1e-2
 
 
 def test_paper_budget_and_provenance_are_stated():
-    provenance = stdout_of(PAPER, "datetime")
+    provenance = printed(PAPER, "status")
     budget = re.search(r"\((quick|short|full) budget\)", provenance).group(1)
-    assert f"with the {budget}\nbudget" in PAPER.cells[0].source
+    assert f"with the {budget}\nbudget" in sources(PAPER, "markdown")[0]
     assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \(cuda.*\)), PyTorch ", provenance)
 
 
@@ -79,13 +79,16 @@ def test_paper_budget_and_provenance_are_stated():
                                                     "assert largest"))],
                          ids=["paper", "parity"])
 def test_only_machine_or_run_dependent_cells_escape_nbval(nb, volatile):
-    for cell in code_cells(nb):
-        ignored = "nbval-ignore-output" in cell.metadata.get("tags", [])
-        assert ignored == any(text in cell.source for text in volatile), cell.source[:80]
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        ignored = "nbval-ignore-output" in cell["metadata"].get("tags", [])
+        assert ignored == any(text in source for text in volatile), source[:80]
 
 
 def stored_parity():
-    text = stdout_of(PARITY, "assert largest < 1e-4")
+    text = printed(PARITY, "parity")
     return re.search(r"over all logits: (\S+) \(float32", text).group(1)
 
 
@@ -97,7 +100,7 @@ def test_parity_result_is_below_the_bound_and_quoted_on_the_side_by_side_page():
 
 
 def test_parity_uses_the_definitions_from_the_framework_notebooks():
-    source = "".join(c.source for c in code_cells(PARITY))
+    source = "".join(sources(PARITY, "code"))
     for framework in ("pytorch", "tensorflow", "jax"):
         assert f'run_tagged_cell("alexnet_{framework}.ipynb", "alexnet-definition"' in source
     gluon_side = (ROOT / "notebooks" / "parity_gluon.py").read_text()
@@ -107,22 +110,22 @@ def test_parity_uses_the_definitions_from_the_framework_notebooks():
 
 def test_parity_compared_all_four_frameworks():
     # The stored run had the MXNet environment: Gluon is in both comparisons.
-    compared = stdout_of(PARITY, "assert largest < 1e-4")
+    compared = printed(PARITY, "parity")
     for name in ("Keras", "Flax", "Gluon"):
         assert f"PyTorch vs {name}:" in compared
-    assert "PyTorch vs Keras, Flax and Gluon:" in stdout_of(PARITY, "published_largest < 1e-4")
+    assert "PyTorch vs Keras, Flax and Gluon:" in printed(PARITY, "parity-published")
 
 
 def test_paper_prose_quotes_the_stored_runs():
-    runs = stdout_of(PAPER, "datetime")
+    runs = printed(PAPER, "status")
     paper, default, no_lrn = (float(re.search(rf"{name}:\s+(\S+)", runs).group(1))
                               for name in ("paper's recipe", "chapter default",
                                            "chapter default, no LRN"))
     recipe_loss = re.search(r"train loss (\S+),",
-                            stdout_of(PAPER, "paper_acc = train_paper_recipe(")).group(1)
-    neighbours = stdout_of(PAPER, "for space, queries, pool in")
+                            printed(PAPER, "paper-recipe-run")).group(1)
+    neighbours = printed(PAPER, "neighbours")
     feature_share, pixel_share = re.findall(r": (\S+)% of the 5 nearest", neighbours)
-    prose = "\n".join(c.source for c in PAPER.cells if c.cell_type == "markdown")
+    prose = "\n".join(sources(PAPER, "markdown"))
     if "(full budget)" in runs:
         pytest.skip("the prose below describes the stored short-budget runs")
     assert "(short budget)" in runs and "(short budget: 17,920 images seen once" in prose

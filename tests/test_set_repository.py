@@ -1,11 +1,12 @@
 """scripts/set-repository.py: one command moves every Colab link and install line to a fork."""
 
 import importlib.util
-import json
 import shutil
 from pathlib import Path
 
 import pytest
+
+from d2lutils.notebooks import tagged_source
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("set_repository",
@@ -35,8 +36,7 @@ def test_moves_the_config_and_every_notebook_to_the_fork(checkout, capsys):
     for notebook in (checkout / "notebooks").glob("*.ipynb"):
         text = notebook.read_text()
         assert old not in text
-        setup = next(c for c in json.loads(text)["cells"] if c["cell_type"] == "code")
-        assert f"git+{fork}" in "".join(setup["source"]), notebook.name
+        assert f"git+{fork}" in tagged_source(notebook, "setup"), notebook.name
     package = (checkout / "d2lutils" / "notebooks.py").read_text()
     assert f'REPOSITORY = "{fork}"\n' in package and 'BRANCH = "book"\n' in package
     assert "alexnet_pytorch.ipynb" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""d2lutils.summary: the one table format all three frameworks print."""
+"""d2lutils.summary: the one table format all four frameworks print."""
 
 from d2lutils.summary import LayerInfo, LayerSummary, wrong_input_error
 

@@ -8,23 +8,21 @@ the outputs.
 import re
 from pathlib import Path
 
-import nbformat
-
-from d2lutils.notebooks import cell_stdout
+from d2lutils.notebooks import cell_stdout, read_notebook, tagged_cell
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = nbformat.read(ROOT / "notebooks" / "two_gpus.ipynb", as_version=4)
-PROSE = " ".join(" ".join(c.source for c in NOTEBOOK.cells if c.cell_type == "markdown").split())
+NOTEBOOK = read_notebook(ROOT / "notebooks" / "two_gpus.ipynb")
+PROSE = " ".join(" ".join("".join(c["source"]) for c in NOTEBOOK["cells"]
+                          if c["cell_type"] == "markdown").split())
 
 
-def printed(text):
-    """What the code cell containing `text` printed."""
-    return cell_stdout(next(c for c in NOTEBOOK.cells
-                            if c.cell_type == "code" and text in c.source))
+def printed(tag):
+    """What the code cell tagged `tag` printed, as stored."""
+    return cell_stdout(tagged_cell(NOTEBOOK, tag))
 
 
 def test_traffic_between_the_towers_is_quoted_and_an_eighth_of_an_all_reduce():
-    out = printed("to_first, to_second")
+    out = printed("tower-traffic")
     per_image = re.search(r"([\d,]+) numbers per image each way", out).group(1)
     model_mb, = map(int, re.findall(r"(\d+) MB each way", out))
     all_reduce_mb = int(re.search(r"numbers, (\d+) MB", out).group(1))
@@ -35,22 +33,22 @@ def test_traffic_between_the_towers_is_quoted_and_an_eighth_of_an_all_reduce():
 
 def test_every_engine_matched_the_single_device_step():
     # The stored run had all four engines, and each matched far below its step size.
-    for text, name in (("ddp_gap = ", "DDP"), ("mirrored_gap = ", "MirroredStrategy"),
-                       ("kernel_python(\"alexnet-mxnet\")", "Gluon"), ("sharded_gap = ", "sharded")):
-        out = printed(text)
+    for tag, name in (("ddp-step", "DDP"), ("mirrored-step", "MirroredStrategy"),
+                      ("gluon-step", "Gluon"), ("sharded-step", "sharded")):
+        out = printed(tag)
         step = float(re.search(r"largest weight change in the step: +(\S+)", out).group(1))
         gap = float(re.search(rf"{name} .*: +(\S+)$", out, re.MULTILINE).group(1))
         assert gap < 1e-6 < step, (name, gap, step)
     # JAX's compiler put the all-reduce in the step itself, as the prose says.
     all_reduces = int(re.search(r"all-reduces XLA put in the step: (\d+)",
-                                printed("sharded_gap = ")).group(1))
+                                printed("sharded-step")).group(1))
     assert all_reduces >= 1 and "adds the all-reduce that the mean needs by itself" in PROSE
-    alone = float(re.search(r"no all-reduce: +(\S+)", printed("ddp_gap = ")).group(1))
+    alone = float(re.search(r"no all-reduce: +(\S+)", printed("ddp-step")).group(1))
     assert alone > 1e-4  # the comparison can fail: a lone replica is off by a step
 
 
 def test_fully_connected_share_is_as_the_prose_says():
-    out = printed("def multiply_adds(")
+    out = printed("flops")
     arithmetic, parameters = map(float, re.search(
         r"fully connected layers: (\S+)% of the arithmetic, (\S+)% of the parameters",
         out).groups())
@@ -59,7 +57,7 @@ def test_fully_connected_share_is_as_the_prose_says():
 
 
 def test_scaling_sentences_quote_the_table():
-    lines = printed("def speed_up(").splitlines()
+    lines = printed("scaling").splitlines()
     rows = {int(line.split()[0]): [float(x) for x in re.findall(r"(\d+\.\d+)", line)]
             for line in lines[1:4]}
     transfer2, compute2_peak, _, speedup2_peak, speedup2_30 = rows[2]
@@ -78,7 +76,7 @@ def test_scaling_sentences_quote_the_table():
 
 
 def test_the_2012_sentences_quote_their_figures():
-    out = printed("gtx580_peak = ")
+    out = printed("all-reduce-cost")
     step = float(re.search(r"at 30% of peak: (\S+) s", out).group(1))
     model_ms, all_reduce_ms = map(int, re.findall(r"MB (\d+) ms", out))
     assert step > 0.5 and "busy for more than half a second" in PROSE
@@ -92,16 +90,16 @@ def test_the_2012_sentences_quote_their_figures():
 
 
 def test_figures_copied_from_the_hardware_notebook_are_its_stored_ones():
-    hardware = nbformat.read(ROOT / "notebooks" / "hardware.ipynb", as_version=4)
-    stored = "".join(cell_stdout(c) for c in hardware.cells if c.cell_type == "code")
+    hardware = read_notebook(ROOT / "notebooks" / "hardware.ipynb")
+    stored = "".join(cell_stdout(c) for c in hardware["cells"] if c["cell_type"] == "code")
     assert "GTX 580 peak: 1.58 TFLOP/s" in stored
     assert "paper's network: 1.45 GFLOP per image forward" in stored
     assert "chapter's network: 1.88 GFLOP per image forward" in stored
-    assert "forward: 1.88 GFLOP per image" in printed("def multiply_adds(")
+    assert "forward: 1.88 GFLOP per image" in printed("flops")
 
 
 def test_training_command_ran_as_two_processes_as_the_prose_says():
-    out = printed('"-m", "d2lutils.train"')
+    out = printed("training-command")
     assert "2 processes" in out and "gloo instead of NCCL" in PROSE
     assert "The 2 replicas end with the same weights (checked)" in out
     assert re.search(r"epoch 2/2: loss [\d.]+", out)

@@ -6,34 +6,31 @@
 inserts a tab set with, for every notebook in _toc.yml that has a code cell
 tagged `alexnet-definition`, that cell's source; with the option `:output:`,
 what the cell printed instead. The tab's label is the framework's name from the
-notebook's title ("# AlexNet in PyTorch"), and every tab set on a page switches
+notebook's title ("AlexNet in PyTorch"), and every tab set on a page switches
 together. So the side-by-side page shows exactly what the notebooks run, and a
 new framework's notebook joins it by carrying the tags.
 """
 
-import json
-from pathlib import Path
-
 from docutils.parsers.rst import directives
 
-from d2lutils.notebooks import cell_stdout, tagged_cells
+from d2lutils.notebooks import cell_stdout, notebook_title, read_notebook, tagged_cells
 from notebook_status import GeneratedMarkdown, notebooks_in_toc  # same folder
 
-TITLE_PREFIX = "# AlexNet in "
+TITLE_PREFIX = "AlexNet in "
 
 
 def framework_cells(root, tag):
     """(label, sync key, cell) for each notebook in the TOC with a code cell tagged `tag`."""
     found = []
     for path in notebooks_in_toc(root):
-        notebook = json.loads(Path(path).read_text())
+        notebook = read_notebook(path)
         tagged = tagged_cells(notebook, tag)
         if not tagged:
             continue
         if len(tagged) > 1:
             raise ValueError(f"{path.name} has {len(tagged)} code cells tagged {tag!r}; "
                              f"the side-by-side tabs need exactly one.")
-        title = "".join(notebook["cells"][0]["source"]).splitlines()[0]
+        title = notebook_title(notebook)
         if not title.startswith(TITLE_PREFIX):
             raise ValueError(f"{path.name} has a cell tagged {tag!r} but its title is "
                              f"{title!r}; a framework notebook's title reads "

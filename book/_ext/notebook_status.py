@@ -2,11 +2,10 @@
 
 Read from the notebooks themselves, so the status page cannot disagree with
 them: the run's date and duration from the timing that Jupyter records in each
-cell, the machine from the last line the setup cell printed, and the headline
+cell, the machine from the last line the cell tagged `setup` printed, and the headline
 from the cells tagged `status`.
 """
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -15,19 +14,21 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
-from d2lutils.notebooks import cell_stdout
+from d2lutils.notebooks import cell_stdout, read_notebook, tagged_cell, tagged_cells
 
 
 def notebook_status(path):
     """(last run date, minutes it took, machine line, headline lines) of one notebook."""
-    cells = [c for c in json.loads(Path(path).read_text())["cells"] if c["cell_type"] == "code"]
+    notebook = read_notebook(path)
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     timing = [c["metadata"].get("execution", {}) for c in cells]
     starts = [_time(t["iopub.execute_input"]) for t in timing if "iopub.execute_input" in t]
     ends = [_time(t["shell.execute_reply"]) for t in timing if "shell.execute_reply" in t]
     if not starts or not ends:
         return None
-    machine = cell_stdout(cells[0]).strip().splitlines()[-1:] or ["(not recorded)"]
-    headline = [line for c in cells if "status" in c["metadata"].get("tags", [])
+    machine = cell_stdout(tagged_cell(notebook, "setup")).strip().splitlines()[-1:] or [
+        "(not recorded)"]
+    headline = [line for c in tagged_cells(notebook, "status")
                 for line in cell_stdout(c).strip().splitlines()]
     return (max(ends).strftime("%Y-%m-%d %H:%M UTC"), (max(ends) - min(starts)).total_seconds(),
             machine[0], headline)
