@@ -5,8 +5,8 @@ framework notebook's AlexNet definition, the training benchmark the PyTorch one.
 Such a cell carries a tag (Jupyter's cell metadata, shown in the notebook's
 property inspector), so it can be found however its text changes; so does
 every cell whose stored output the book's pages, the status page or the tests
-quote. Each notebook's first code cell, which prepares the run and names the
-machine, is tagged `setup`. Reads the notebook as JSON:
+quote. Each notebook's first code cell, which prepares the run and ends by
+naming the machine, is tagged `setup`. Reads the notebook as JSON:
 nothing to install beyond Python.
 
 Some notebooks also quote what another one stored (the features notebook quotes

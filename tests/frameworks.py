@@ -23,6 +23,14 @@ CHANNELS_LAST = ("tensorflow", "jax")
 # Keyword-only arguments a framework adds to the shared signatures, where its
 # own way truly differs: JAX takes explicit random seeds.
 EXTRA_KEYWORDS = {"jax": ["seed"]}
+# ... and to alexnet(num_classes): JAX's layers take their keys when built.
+ALEXNET_EXTRA_KEYWORDS = {"jax": ["rngs"]}
+# Each framework's notebook and the label of its tab on the side-by-side page
+# (the notebook's title), in _toc.yml's order.
+NOTEBOOK_OF = {"torch": "alexnet_pytorch", "tensorflow": "alexnet_tensorflow",
+               "jax": "alexnet_jax", "mxnet": "alexnet_mxnet"}
+TAB_LABEL = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras", "jax": "JAX/Flax",
+             "mxnet": "MXNet Gluon"}
 
 
 def installed(name):

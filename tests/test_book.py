@@ -42,6 +42,13 @@ def test_setup_cell_installs_from_the_configured_repository(notebook):
     assert f"git+{CONFIG['repository']['url']}" in setup
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_setup_cell_ends_by_naming_the_machine(notebook):
+    # The status page's "on" column is this line.
+    last = cell_stdout(tagged_cell(notebook, "setup")).strip().splitlines()[-1]
+    assert re.search(r"\bon (CPU: .+, \d+ cores|.+ \((cuda|/GPU|gpu).*\))$", last), last
+
+
 def test_book_builds_without_warnings(built_book):
     assert "AlexNet: the network that started deep learning" in (
         built_book / "book" / "intro.html").read_text()

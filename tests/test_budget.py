@@ -79,7 +79,8 @@ def test_forced_full_budget_on_cpu_warns_about_the_time(monkeypatch, capsys):
     monkeypatch.setenv(budget.BUDGET_ENV_VAR, "full")
     budget.choose_budget(has_gpu=False)
     assert " ".join(capsys.readouterr().out.split()).endswith(
-        "Without a GPU this takes many hours.")
+        "Without a GPU this takes hours: 1.2 to 2.6 of them at the 63 to 140 images/s "
+        "measured on the project's 2-core CPU.")
 
 
 def test_unknown_setting_is_refused(monkeypatch):

@@ -39,10 +39,9 @@ def test_train_ch6_has_one_signature_with_the_papers_momentum(name):
 
 
 def test_alexnet_takes_the_number_of_classes(name):
-    # JAX's network is built with explicit keys: `rngs` is its one extra, by name only.
     parameters = inspect.signature(frameworks.module(name).alexnet).parameters
     assert list(parameters)[0] == "num_classes" and parameters["num_classes"].default == 10
-    extra = {"jax": ["rngs"]}.get(name, [])
+    extra = frameworks.ALEXNET_EXTRA_KEYWORDS.get(name, [])
     assert list(parameters)[1:] == extra
     for keyword in extra:
         assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY

@@ -12,10 +12,12 @@ import framework_tabs  # noqa: E402  (book/_ext, put on the path by conftest)
 
 from d2lutils.notebooks import cell_stdout, read_notebook, tagged_cell  # noqa: E402
 
+from . import frameworks  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 # In _toc.yml's order, with the labels the notebooks' titles give.
-FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow/Keras", "jax": "JAX/Flax",
-              "mxnet": "MXNet Gluon"}
+FRAMEWORKS = {frameworks.NOTEBOOK_OF[name].removeprefix("alexnet_"): frameworks.TAB_LABEL[name]
+              for name in frameworks.NAMES}
 
 
 def notebook(framework):

@@ -148,4 +148,5 @@ def test_finds_prose_by_its_tag_and_reads_the_title(tmp_path):
     assert notebook_title(notebook) == "AlexNet in Flax"
     assert tagged_source(notebook, "summary", "markdown") == "## Summary"
     assert tagged_source(notebook, "summary") == "s = 1"  # code cells unless asked
-    assert read_notebook(read_notebook(notebook)) == read_notebook(notebook)
+    loaded = read_notebook(notebook)
+    assert read_notebook(loaded) is loaded and loaded["cells"][1]["source"] == "## Summary"

@@ -25,8 +25,7 @@ from . import frameworks
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--budget", "quick", "--num-train", "64", "--num-test", "32", "--batch-size", "32"]
-NOTEBOOK_OF = {"torch": "alexnet_pytorch", "tensorflow": "alexnet_tensorflow",
-               "jax": "alexnet_jax", "mxnet": "alexnet_mxnet"}
+NOTEBOOK_OF = frameworks.NOTEBOOK_OF
 
 
 def train(*args, cwd, fashion_dir, launcher=(sys.executable,), env=None):

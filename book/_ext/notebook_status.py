@@ -26,9 +26,10 @@ def notebook_status(path):
     ends = [_time(t["shell.execute_reply"]) for t in timing if "shell.execute_reply" in t]
     if not starts or not ends:
         return None
-    machine = cell_stdout(tagged_cell(notebook, "setup")).strip().splitlines()[-1:] or [
+    # Looked up by path, so that an error names the notebook.
+    machine = cell_stdout(tagged_cell(path, "setup")).strip().splitlines()[-1:] or [
         "(not recorded)"]
-    headline = [line for c in tagged_cells(notebook, "status")
+    headline = [line for c in tagged_cells(path, "status")
                 for line in cell_stdout(c).strip().splitlines()]
     return (max(ends).strftime("%Y-%m-%d %H:%M UTC"), (max(ends) - min(starts)).total_seconds(),
             machine[0], headline)
