@@ -269,7 +269,8 @@ def _load_state(net, optimizer, scaler, arrays, where):
         expected.update({f"optimizer/{index}/momentum": param.shape
                          for index, param in enumerate(params)})
     # The loss scale exists only in float16: a run may go on on a GPU with other precision.
-    scale = {name: arrays.pop(name) for name in list(arrays) if name.startswith("scaler/")}
+    scale = {name: value for name, value in arrays.items() if name.startswith("scaler/")}
+    arrays = {name: value for name, value in arrays.items() if name not in scale}
     check_state(arrays, expected, where)
     net.load_state_dict({name.removeprefix("net/"): torch.from_numpy(value)
                          for name, value in arrays.items() if name.startswith("net/")})
