@@ -1,10 +1,12 @@
-"""The reference pipelines: Fashion-MNIST resized image by image, as d2l loads it.
+"""The reference pipelines: Fashion-MNIST resized image by image.
 
 Each framework's version holds the 28x28 images in host memory and resizes
-one image at a time on the CPU before batching: PIL in torchvision workers,
-a per-example tf.data map, Gluon's transforms in DataLoader workers. These
-are what the chapter's loaders (uint8 on the device, one resize per batch)
-are measured against.
+one image at a time on the CPU before batching: PIL in torchvision workers
+and Gluon's transforms in DataLoader workers, as d2l's PyTorch and MXNet
+loaders do, and a per-example tf.data map. (d2l's own TensorFlow loader
+already resizes whole batches; the per-example map is the image-by-image
+equivalent.) These are what the chapter's loaders (uint8 on the device, one
+resize per batch) are measured against.
 """
 
 NUM_WORKERS = 4  # what d2l's get_dataloader_workers() returns

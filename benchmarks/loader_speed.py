@@ -1,4 +1,4 @@
-"""Loader speed: Fashion-MNIST at 224x224, resized per image (d2l-style) vs per batch (ours).
+"""Loader speed: Fashion-MNIST at 224x224, resized per image vs per batch (ours).
 
     .venv/bin/python benchmarks/loader_speed.py          # PyTorch and TensorFlow
     .venv-mxnet/bin/python benchmarks/loader_speed.py    # MXNet, in its own environment

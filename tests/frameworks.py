@@ -9,12 +9,14 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from d2lutils.notebooks import tagged_cells
+from d2lutils.notebooks import cell_stdout, tagged_cell, tagged_cells
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["torch", "tensorflow", "jax", "mxnet"]
@@ -31,6 +33,19 @@ NOTEBOOK_OF = {"torch": "alexnet_pytorch", "tensorflow": "alexnet_tensorflow",
                "jax": "alexnet_jax", "mxnet": "alexnet_mxnet"}
 TAB_LABEL = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras", "jax": "JAX/Flax",
              "mxnet": "MXNet Gluon"}
+
+
+def stored_speed(name):
+    """Examples per second that the framework notebook's stored training run printed."""
+    out = cell_stdout(tagged_cell(NOTEBOOKS / f"{NOTEBOOK_OF[name]}.ipynb", "alexnet-training"))
+    return float(re.search(r"([\d.]+) examples/sec on ", out).group(1))
+
+
+def stored_pytorch_step_speeds():
+    """Images per second of one bare PyTorch training step by format and layout,
+    from the stored benchmark on the project's CPU (benchmarks/train_speed.py --ablation)."""
+    result = NOTEBOOKS.parent / "benchmarks" / "results" / "train_speed-cpu.json"
+    return json.loads(result.read_text())["ablation"]
 
 
 def installed(name):

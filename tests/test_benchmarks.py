@@ -121,6 +121,8 @@ def test_status_page_shows_the_stored_benchmark_results(built_book):
         assert result["hardware"] in page
         if result["benchmark"] == "train_speed":
             assert f"{result['ours']['images_per_sec']:,.0f} images/s" in page
+            for images_per_sec in (result["ablation"] or {}).values():
+                assert f"{images_per_sec:,.1f} images/s" in page
 
 
 @needs_torch

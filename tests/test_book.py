@@ -12,7 +12,8 @@ from notebook_status import toc_entries  # noqa: E402
 from d2lutils.notebooks import (  # noqa: E402
     cell_stdout, read_notebook, tagged_cell, tagged_source)
 
-from .frameworks import notebook_frameworks  # noqa: E402
+from .frameworks import (  # noqa: E402
+    NAMES, notebook_frameworks, stored_pytorch_step_speeds, stored_speed)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -47,6 +48,50 @@ def test_setup_cell_ends_by_naming_the_machine(notebook):
     # The status page's "on" column is this line.
     last = cell_stdout(tagged_cell(notebook, "setup")).strip().splitlines()[-1]
     assert re.search(r"\bon (CPU: .+, \d+ cores|.+ \((cuda|/GPU|gpu).*\))$", last), last
+
+
+def test_intro_cpu_hours_follow_from_the_stored_runs():
+    intro = " ".join((ROOT / "book" / "intro.md").read_text().split())
+    steps = stored_pytorch_step_speeds().values()
+    others = [stored_speed(name) for name in NAMES if name != "torch"]
+    images = 10 * 60_000
+    assert (f"project's two cores PyTorch's training step ran at {min(steps):.0f} to {max(steps):.0f} images per "
+            f"second in its benchmark ({images / max(steps) / 3600:.1f} to "
+            f"{images / min(steps) / 3600:.1f} hours), and the TensorFlow, JAX and Gluon "
+            f"notebooks' stored runs at {min(others):.1f} to {max(others):.1f} "
+            f"({images / max(others) / 3600:.0f} to {images / min(others) / 3600:.0f} hours)"
+            ) in intro
+
+
+def test_hardware_prose_quotes_its_stored_shares_and_the_benchmark():
+    hardware = ROOT / "notebooks" / "hardware.ipynb"
+    flops = cell_stdout(tagged_cell(hardware, "network-flops"))
+    (chapter_params, chapter_flops), (paper_params, paper_flops) = re.findall(
+        r"convolutions hold (\d+)% of the [\d,]+ parameters and do (\d+)% of the arithmetic",
+        flops)
+    prose = " ".join(" ".join("".join(cell["source"]) for cell in read_notebook(hardware)["cells"]
+                              if cell["cell_type"] == "markdown").split())
+    assert (f"they hold {chapter_params}% of the chapter network's parameters and "
+            f"{paper_params}% of the paper's, but do {chapter_flops}% and {paper_flops}% of the "
+            f"arithmetic") in prose
+    steps = stored_pytorch_step_speeds()
+    gains = {f"{steps[f'bfloat16, {layout}'] / steps[f'float32, {layout}']:.1f}"
+             for layout in ("NCHW", "channels-last")}
+    assert len(gains) == 1 and f"ran {gains.pop()} times as fast in the stored benchmark" in prose
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_colab_asks_for_a_gpu_where_the_notebook_uses_one(notebook):
+    metadata = read_notebook(notebook)["metadata"]
+    code = "\n".join("".join(cell["source"]) for cell in read_notebook(notebook)["cells"]
+                     if cell["cell_type"] == "code")
+    uses_a_gpu = bool(re.search(r"try_gpu|choose_budget|cuda", code))
+    # MXNet's GPU wheels need CUDA 11 and cuDNN 8, which Colab no longer has.
+    on_colab_gpus = metadata["kernelspec"]["name"] != "alexnet-mxnet"
+    asks = metadata.get("accelerator") == "GPU"
+    assert asks == (uses_a_gpu and on_colab_gpus), (
+        f"{notebook.name}: set metadata.accelerator to 'GPU' exactly where the notebook "
+        f"uses a GPU and Colab can give it one")
 
 
 def test_book_builds_without_warnings(built_book):

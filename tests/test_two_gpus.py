@@ -82,11 +82,14 @@ def test_the_2012_sentences_quote_their_figures():
     assert step > 0.5 and "busy for more than half a second" in PROSE
     assert max(model_ms, all_reduce_ms) / 1000 / step <= 0.055
     assert "would have cost at most about 5% of the step" in PROSE
-    float32, bfloat16, link = map(int, re.search(
-        r"float32 arithmetic (\d+)x .* tensor cores (\d+)x; the link between two GPUs (\d+)x",
-        out).groups())
+    float32, bfloat16, nvlink, pcie5 = map(int, re.search(
+        r"float32 arithmetic (\d+)x .* tensor cores (\d+)x; the link between two GPUs "
+        r"(\d+)x over NVLink, (\d+)x over PCIe Gen5", out).groups())
     assert (f"about {float32} times in float32" in PROSE and f"{bfloat16} times in the "
-            f"bfloat16" in PROSE and f"against {link} times from PCIe 2.0 to NVLink" in PROSE)
+            f"bfloat16" in PROSE and f"against {nvlink} times from PCIe 2.0 to NVLink and "
+            f"{pcie5} times to PCIe Gen5" in PROSE)
+    # Only the tensor cores outgrew the links.
+    assert bfloat16 > nvlink > float32 > pcie5
 
 
 def test_figures_copied_from_the_hardware_notebook_are_its_stored_ones():

@@ -15,12 +15,18 @@ def result_files(root):
 
 
 def benchmark_table(root):
-    """Every stored benchmark result as Markdown tables (training speed, then loaders)."""
+    """Every stored benchmark result as Markdown tables: training speed, one bare
+    training step per number format and layout, then the loaders."""
     training = ["| hardware | date | baseline (d2l-style) | ours (`train_ch6`) | speed-up "
                 "| share of bf16 peak | full 10 epochs |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
     loading = ["| hardware | date | framework | per image | ours (per batch) | speed-up |",
                "| --- | --- | --- | --- | --- | --- |"]
+    # One bare training step of ours in each number format and layout (--ablation).
+    step_kinds = ("float32, NCHW", "float32, channels-last",
+                  "bfloat16, NCHW", "bfloat16, channels-last")
+    steps = ["| hardware | date | " + " | ".join(step_kinds) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in step_kinds) + " |"]
     for path in result_files(root):
         result = json.loads(path.read_text())
         date = result["date"][:10]
@@ -34,12 +40,16 @@ def benchmark_table(root):
                 f"| {result['baseline']['images_per_sec']:,.0f} images/s "
                 f"| {result['ours']['images_per_sec']:,.0f} images/s "
                 f"| {result['speedup']:.2f}× | {share} | {run} |")
+            if result.get("ablation"):
+                steps.append(f"| {result['hardware']} | {date} | " + " | ".join(
+                    f"{result['ablation'][kind]:,.1f} images/s" if kind in result["ablation"]
+                    else "not run" for kind in step_kinds) + " |")
         elif result["benchmark"] == "loader_speed":
             for framework, speeds in result["frameworks"].items():
                 loading.append(f"| {result['hardware']} | {date} | {framework} "
                                f"| {speeds['per_image']:,.0f} images/s "
                                f"| {speeds['ours']:,.0f} images/s | {speeds['speedup']:.1f}× |")
-    return "\n".join(training + [""] + loading)
+    return "\n".join(training + [""] + steps + [""] + loading)
 
 
 class BenchmarkResults(GeneratedMarkdown):
