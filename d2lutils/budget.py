@@ -1,12 +1,13 @@
 """The run budget: how much training a notebook does, decided in one place.
 
-One PyTorch training step of AlexNet at 224x224 ran at 63 to 140 images/s on
-the project's 2-core CPU (float32 to bfloat16;
-benchmarks/results/train_speed-cpu.json), so one epoch of Fashion-MNIST takes
-7 to 16 minutes there and the full ten epochs 1.2 to 2.7 hours; the other
-frameworks' stored short runs went at 40.1 to 84.5 images/s. On a GPU it takes
-minutes: Dive into Deep Learning's stored ten-epoch run went at 4,171
-examples/s (cited in the framework notebooks), under three minutes; no GPU run of this chapter is stored yet. So
+One PyTorch training step of AlexNet at 224x224, channels-last as train_ch6
+runs it, ran at 73 to 140 images/s on the project's 2-core CPU (float32 to
+bfloat16; benchmarks/results/train_speed-cpu.json), so one epoch of
+Fashion-MNIST takes 7 to 14 minutes there and the full ten epochs 1.2 to 2.3
+hours; the other frameworks' stored short runs went at 40.1 to 84.5 images/s.
+On a GPU it takes minutes: Dive into Deep Learning's stored ten-epoch run
+trained at 4,171 examples/s (cited in the framework notebooks), under three
+minutes of training steps; no GPU run of this chapter is stored yet. So
 a notebook asks for a budget once: the full one on a GPU; on a CPU a short run
 that is long enough for the network to learn visibly (see SHORT).
 ``D2LUTILS_BUDGET`` overrides the choice; the test suite sets it to ``quick``,
@@ -72,7 +73,7 @@ def describe_budget(budget, reason, has_gpu):
         text = f"Full budget ({reason}): {what}."
         if not has_gpu:
             text += (" Without a GPU this takes hours. On the project's 2-core CPU it would"
-                     " take 1.2 to 2.7 of them in PyTorch, whose training step ran at 63 to"
+                     " take 1.2 to 2.3 of them in PyTorch, whose training step ran at 73 to"
                      " 140 images/s there, and 2 to 4 in the other frameworks, at the 40.1 to"
                      " 84.5 images/s of their stored short runs.")
         return text

@@ -3,16 +3,16 @@
 Framework-free (numpy only). The framework modules turn these uint8 arrays
 into batches; nothing here knows about PyTorch, TensorFlow, JAX or MXNet.
 
-Where the files are looked for, in order:
+Where the files are looked for:
 
-1. the ``data_dir`` argument, when given;
-2. the folder named by the ``D2LUTILS_DATA`` environment variable;
-3. the per-user cache, ``~/.cache/d2lutils/fashion-mnist`` (or under
-   ``$XDG_CACHE_HOME``);
-4. ``/usr/share/datasets/fashion-mnist``, where Debian's
-   ``dataset-fashion-mnist`` package installs them.
+1. a folder the reader names, with the ``data_dir`` argument or else the
+   ``D2LUTILS_DATA`` environment variable: it must exist and hold all four
+   files, or an error says what is wrong there (nothing is looked up elsewhere);
+2. otherwise the per-user cache, ``~/.cache/d2lutils/fashion-mnist`` (or under
+   ``$XDG_CACHE_HOME``), then ``/usr/share/datasets/fashion-mnist``, where
+   Debian's ``dataset-fashion-mnist`` package installs them.
 
-If none of them holds the files, they are downloaded into the cache (when the
+If neither holds the files, they are downloaded into the cache (when the
 network allows). Every file is checked against the SHA-256 of its
 *decompressed* bytes, so a re-compressed copy (Debian rewrote the gzip
 headers) is accepted and a truncated or corrupt one is refused by name.

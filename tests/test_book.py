@@ -52,7 +52,9 @@ def test_setup_cell_ends_by_naming_the_machine(notebook):
 
 def test_intro_cpu_hours_follow_from_the_stored_runs():
     intro = " ".join((ROOT / "book" / "intro.md").read_text().split())
-    steps = stored_pytorch_step_speeds().values()
+    # train_ch6 runs PyTorch channels-last, in float32 or bfloat16.
+    steps = [speed for setting, speed in stored_pytorch_step_speeds().items()
+             if setting.endswith("channels-last")]
     others = [stored_speed(name) for name in NAMES if name != "torch"]
     images = 10 * 60_000
     assert (f"project's two cores PyTorch's training step ran at {min(steps):.0f} to {max(steps):.0f} images per "

@@ -1,6 +1,6 @@
 """notebooks/two_gpus.ipynb: the prose says what the stored outputs show.
 
-nbval re-runs the notebook (its asserts check the model split and the three
+nbval re-runs the notebook (its asserts check the model split and the four
 data-parallel steps on every run); these tests check the sentences that quote
 the outputs.
 """
@@ -88,7 +88,7 @@ def test_the_2012_sentences_quote_their_figures():
     assert (f"about {float32} times in float32" in PROSE and f"{bfloat16} times in the "
             f"bfloat16" in PROSE and f"against {nvlink} times from PCIe 2.0 to NVLink and "
             f"{pcie5} times to PCIe Gen5" in PROSE)
-    # Only the tensor cores outgrew the links.
+    # NVLink kept pace with float32; no link kept pace with the tensor cores.
     assert bfloat16 > nvlink > float32 > pcie5
 
 
