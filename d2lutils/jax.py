@@ -7,8 +7,8 @@ differently differs. Images are NHWC (as in Keras), labels int32, devices are
 shuffling and ``train_ch6``'s initial weights each take a ``seed``, and the same
 seed gives the same numbers. JAX arrays cannot be changed in place: Flax NNX
 lets the training step read as if it updated the network in place, and
-``nnx.jit`` turns it into a pure function of the weights, compiled by XLA once per batch shape,
-whose results it writes back into the network after each call.
+``nnx.jit`` turns it into a pure function of the weights, compiled by XLA once
+per batch shape, whose results it writes back into the network after each call.
 """
 
 import math
@@ -180,8 +180,9 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
 
     checkpoint: a d2lutils.checkpoint.Checkpoint, to save the run after every
     epoch and to resume the run it holds (the network's state, its dropout
-    streams' keys and counters among it, the optimizer's, the history) instead of starting afresh; each
-    epoch then shuffles with a key made from the checkpoint's seed for that epoch.
+    streams' keys and counters among it, the optimizer's, the history) instead
+    of starting afresh; each epoch then shuffles with a key made from the
+    checkpoint's seed for that epoch.
     """
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))
@@ -215,8 +216,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
 def _train_step(net, optimizer, X, y, sums):
     """One SGD step. It reads as if it changed `net` and `optimizer` in place;
     nnx.jit compiles it as a function returning the new weights, momentum, step
-    count and dropout counters, and writes them back into `net` and `optimizer` when the call
-    returns. The running sums come back as a new array."""
+    count and dropout counters, and writes them back into `net` and `optimizer`
+    when the call returns. The running sums come back as a new array."""
     def loss_fn(net):
         y_hat = net(X)
         return optax.softmax_cross_entropy_with_integer_labels(y_hat, y).mean(), y_hat
@@ -260,8 +261,9 @@ def alexnet(num_classes=10, *, rngs):
 
 
 def _state(net, optimizer):
-    """What a resumed run needs, as numpy arrays: the network's state (weights, and
-    each dropout stream's key and counter) and the optimizer's (step and momentum)."""
+    """What a resumed run needs, as numpy arrays: the network's state (weights,
+    and each dropout stream's key and counter) and the optimizer's (step and
+    momentum)."""
     return {name: np.asarray(jax.random.key_data(value) if _is_key(value) else value)
             for name, value in _named_leaves(net, optimizer).items()}
 
