@@ -9,6 +9,7 @@ pytest.importorskip("sphinx", reason="the book is built in the readers' environm
 import yaml  # noqa: E402
 from notebook_status import toc_entries  # noqa: E402
 
+from d2lutils import budget  # noqa: E402
 from d2lutils.notebooks import (  # noqa: E402
     cell_stdout, read_notebook, tagged_cell, tagged_source)
 
@@ -56,7 +57,7 @@ def test_intro_cpu_hours_follow_from_the_stored_runs():
     steps = [speed for setting, speed in stored_pytorch_step_speeds().items()
              if setting.endswith("channels-last")]
     others = [stored_speed(name) for name in NAMES if name != "torch"]
-    images = 10 * 60_000
+    images = budget.FULL.num_epochs * budget.FULL.num_train
     assert (f"project's two cores PyTorch's training step ran at {min(steps):.0f} to "
             f"{max(steps):.0f} images per second in its benchmark "
             f"({images / max(steps) / 3600:.1f} to {images / min(steps) / 3600:.1f} hours), and the TensorFlow, JAX and Gluon "
