@@ -33,6 +33,8 @@ METRICS_COLUMNS = ["epoch", "train_loss", "train_acc", "test_acc", "examples",
                    "train_seconds", "examples_per_sec"]
 _DESCRIPTION = "__run__"  # the entry of the .npz file that holds the JSON description
 _FORMAT = 1
+# What reading a damaged or foreign file raises (np.load, the zip archive, the JSON in it).
+UNREADABLE = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile)
 
 
 class CheckpointMismatch(ValueError):
@@ -43,7 +45,7 @@ class Checkpoint:
     """Where a run is saved after every epoch and resumed from.
 
     folder: the run's folder (created when first saved).
-    settings: a dict of plain values (numbers, strings) that a resumed run must
+    settings: a dict of plain values (numbers, strings, lists) that a resumed run must
         share with the one that wrote the checkpoint.
     seed: the run's seed, from which each epoch's seed is made.
     writer: whether this process writes the files (in data-parallel training,
@@ -52,7 +54,7 @@ class Checkpoint:
 
     def __init__(self, folder, settings, seed=0, writer=True):
         self.folder = Path(folder)
-        self.settings = dict(settings)
+        self.settings = _as_stored(settings)
         self.seed = int(seed)
         self.writer = writer
 
@@ -65,7 +67,20 @@ class Checkpoint:
         return self.folder / METRICS_FILE
 
     def exists(self):
-        return self.path.exists()
+        """Whether the folder holds a run to continue.
+
+        Raises CheckpointMismatch where it holds an earlier run's metrics without
+        their checkpoint (deleted to save space, or moved away): a new run would
+        overwrite them.
+        """
+        if self.path.exists():
+            return True
+        if self.metrics_path.exists():
+            raise CheckpointMismatch(
+                f"{self.folder} holds the metrics of an earlier run ({METRICS_FILE}) but no "
+                f"{CHECKPOINT_FILE} to continue it from, and a new run would overwrite them. "
+                f"Choose another folder, or move {METRICS_FILE} away first.")
+        return False
 
     def epoch_seed(self, epoch):
         """The seed epoch `epoch` (0, 1, ...) draws its shuffling and dropout from."""
@@ -81,10 +96,8 @@ class Checkpoint:
                 raise ValueError(f"format {description.get('format')!r}, this code writes "
                                  f"{_FORMAT}")
             settings = description["settings"]
-        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
-            raise CheckpointMismatch(
-                f"{self.path} is not a checkpoint this code can read ({error}). "
-                f"Move it away to start afresh, or choose another folder.") from None
+        except UNREADABLE as error:
+            raise self._unreadable(error) from None
         differences = [f"{key}: the checkpoint has {settings.get(key)!r}, "
                        f"this run asks for {self.settings.get(key)!r}"
                        for key in sorted(set(settings) | set(self.settings))
@@ -103,13 +116,21 @@ class Checkpoint:
         Raises CheckpointMismatch where the checkpoint was written with other settings.
         """
         description = self.check_settings()
-        with np.load(self.path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files if name != _DESCRIPTION}
+        try:  # the description was readable; an array may still be damaged
+            with np.load(self.path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files if name != _DESCRIPTION}
+        except UNREADABLE as error:
+            raise self._unreadable(error) from None
         saved = description["history"]
         history.points[:] = [tuple(point) for point in saved["points"]]
         history.test_acc[:] = saved["test_acc"]
         history.epochs[:] = [tuple(epoch) for epoch in saved["epochs"]]
         return arrays, description["epochs_done"]
+
+    def _unreadable(self, error):
+        return CheckpointMismatch(
+            f"{self.path} is not a checkpoint this code can read ({error}). To start afresh, "
+            f"move the folder away (it holds the run's metrics too), or choose another folder.")
 
     def save(self, arrays, epochs_done, history):
         """Write the checkpoint (atomically: an interruption leaves the previous one) and the metrics."""
@@ -140,7 +161,18 @@ def check_state(arrays, expected, where):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise CheckpointMismatch(
             f"{where} does not fit this network: " + "; ".join(problems[:5]) + more +
-            ". It was written for another network or framework; choose another folder.")
+            ". It was written for another network or framework, or by an optimizer with other "
+            "state (momentum where this run has none, or the reverse); choose another folder.")
+
+
+def _as_stored(settings):
+    """`settings` as the checkpoint stores them (JSON: a tuple comes back a list), so that a
+    resumed run compares like with like; a value JSON cannot store is refused before training."""
+    try:
+        return json.loads(json.dumps(dict(settings), allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Checkpoint settings must be plain values (numbers, strings, lists, "
+                         f"None), which the checkpoint stores as JSON: {error}") from None
 
 
 def write_metrics(path, history):

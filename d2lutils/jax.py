@@ -26,7 +26,7 @@ from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
-from .training import TrainingMonitor
+from .training import TrainingMonitor, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -184,6 +184,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     of starting afresh; each epoch then shuffles with a key made from the
     checkpoint's seed for that epoch.
     """
+    num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))
     optimizer = nnx.Optimizer(net, optax.sgd(lr, momentum=momentum), wrt=nnx.Param)

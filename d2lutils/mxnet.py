@@ -6,11 +6,16 @@ differently differs (images are NCHW, labels int32, devices are contexts such as
 and a network must be ``initialize()``-d before its first use).
 """
 
+import importlib.util
 import math
 import sys
 
 import numpy as np
 
+if importlib.util.find_spec("mxnet") is None:
+    raise ImportError("MXNet is not installed in this Python. MXNet 1.9.1 needs NumPy 1.x, so "
+                      "give it an environment of its own (the repository's set-up builds one, "
+                      ".venv-mxnet): pip install mxnet 'numpy<2'.")
 if "tensorflow" in sys.modules and "mxnet" not in sys.modules:
     # MXNet 1.9.1's bundled libraries clash with TensorFlow's: importing MXNet
     # second kills the process with a segmentation fault. Say so instead.
@@ -38,7 +43,7 @@ from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
-from .training import TrainingMonitor
+from .training import TrainingMonitor, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -140,9 +145,9 @@ def layer_summary(net, input_shape):
         try:
             X = layer(X)
             X.wait_to_read()  # MXNet is lazy: a shape error surfaces only here
-        except mx.MXNetError as error:
+        except (mx.MXNetError, ValueError) as error:  # ValueError: Gluon's deferred init
             raise wrong_input_error(index, type(layer).__name__, X.shape,
-                                    str(error).splitlines()[0]) from None
+                                    _first_line(error)) from None
         except RuntimeError as error:
             if "initialize" in str(error):
                 raise RuntimeError("The network's parameters are not initialised: call "
@@ -153,6 +158,14 @@ def layer_summary(net, input_shape):
     summary = LayerSummary(layers)
     print(summary)
     return summary
+
+
+def _first_line(error):
+    """What went wrong, in one line: MXNet puts a C++ stack trace ("Traceback (most recent
+    call last):" and the source lines) before its message when it has one."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return next((line.split("MXNetError: ", 1)[1] for line in lines if "MXNetError: " in line),
+                lines[0] if lines else type(error).__name__)
 
 
 def evaluate_accuracy(net, data_iter, device):
@@ -180,6 +193,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     of starting afresh; each epoch then draws its shuffling and dropout from
     the checkpoint's seed for that epoch.
     """
+    num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     net.initialize(init.Xavier(), ctx=device, force_reinit=True)
     trainer = gluon.Trainer(net.collect_params(), "sgd",
                             {"learning_rate": lr, "momentum": momentum})

@@ -18,7 +18,7 @@ from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
-from .training import TrainingMonitor
+from .training import TrainingMonitor, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -34,8 +34,9 @@ def try_gpu():
 
 def describe_device(device):
     """The device's name, for saying where results came from."""
-    if "GPU" in device.upper():
-        gpu = tf.config.list_physical_devices("GPU")[int(device.rsplit(":", 1)[-1])]
+    spec = _device_spec(device)
+    if spec.device_type == "GPU":
+        gpu = tf.config.list_physical_devices("GPU")[spec.device_index or 0]
         name = tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
         return f"{name} ({device})"
     return f"CPU: {cpu_description()}"
@@ -43,7 +44,25 @@ def describe_device(device):
 
 def choose_budget(device):
     """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
-    return _choose_budget(has_gpu="GPU" in device.upper())
+    return _choose_budget(has_gpu=_device_spec(device).device_type == "GPU")
+
+
+def _device_spec(device):
+    """`device` ("/GPU:0", "GPU:1", "/device:CPU:0", ...) parsed, after checking that this
+    machine has it: asked for a device it lacks, TensorFlow would quietly run elsewhere."""
+    try:
+        spec = tf.DeviceSpec.from_string(device)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{device!r} is not a TensorFlow device name such as \"/GPU:0\" or "
+                         f"\"/CPU:0\": {error}") from None
+    spec = spec.replace(device_type=(spec.device_type or "").upper())
+    here = [tf.DeviceSpec.from_string(d.name) for d in tf.config.list_logical_devices()]
+    if not any((d.device_type, d.device_index) == (spec.device_type, spec.device_index or 0)
+               for d in here):
+        names = ", ".join(f"/{d.device_type}:{d.device_index}" for d in here)
+        raise ValueError(f"TensorFlow has no device {device!r} here, only {names}. "
+                         f"try_gpu() picks the first GPU where there is one, else the CPU.")
+    return spec
 
 
 class FashionMNISTBatches:
@@ -60,6 +79,7 @@ class FashionMNISTBatches:
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
         self.device = device if device is not None else _default_device()
+        _device_spec(self.device)
         with tf.device(self.device):
             self.images = tf.constant(images)
             self.labels = tf.constant(labels.astype("int32"))
@@ -154,6 +174,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     history) instead of starting afresh; each epoch then shuffles from the
     checkpoint's seed for that epoch.
     """
+    num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    _device_spec(device)
     with tf.device(device):
         _init_glorot(net, next(iter(train_iter))[0][:1])
         optimizer = tf.keras.optimizers.SGD(learning_rate=lr, momentum=momentum)

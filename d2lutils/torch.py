@@ -21,7 +21,7 @@ from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error
 from .timer import Timer
-from .training import TrainingMonitor
+from .training import TrainingMonitor, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -173,6 +173,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     shuffling and dropout from the checkpoint's seed for that epoch. `net` may
     be wrapped in DistributedDataParallel (as d2lutils.train does under torchrun).
     """
+    num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     device = torch.device(device)
     precision = _choose_precision(device)
     net.apply(_init_glorot)

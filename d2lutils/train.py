@@ -42,9 +42,9 @@ used (full on a GPU, short on a CPU, as in the notebooks); the options above
 override single values. The run folder gets checkpoint.npz after every epoch
 and metrics.csv (epoch, train_loss, train_acc, test_acc, examples,
 train_seconds, examples_per_sec), which d2lutils.plot.plot_metrics draws.
-A folder that holds a run is never overwritten: --resume continues it (more
-epochs are allowed; other settings are refused), an interrupted epoch is
-trained again from its start.
+A folder that holds a run (a checkpoint, or metrics whose checkpoint is gone)
+is never overwritten: --resume continues it (more epochs are allowed; other
+settings are refused), an interrupted epoch is trained again from its start.
 
 Data parallelism (PyTorch only): start the same command with torchrun, one
 process per GPU; each trains a replica with DistributedDataParallel on its
@@ -76,6 +76,8 @@ def main(argv=None):
                      if checkpoint.exists() else "No epoch had finished, so nothing was saved.")
             print(f"\nInterrupted. {saved}", file=sys.stderr)
             raise SystemExit(130) from None  # the shell's code for Ctrl-C
+        except CheckpointMismatch as error:  # weights that do not fit, found as they load
+            fail(str(error))
 
 
 def parse_args(argv):
@@ -175,7 +177,10 @@ def import_framework(name):
     if missing:
         fail(f"--framework {name} needs {title}, and {', '.join(missing)} cannot be imported "
              f"by this Python ({sys.executable}). Install it with: {install}")
-    return importlib.import_module(f"d2lutils.{name}")
+    try:
+        return importlib.import_module(f"d2lutils.{name}")
+    except ImportError as error:  # installed, but cannot run here (MXNet with NumPy 2)
+        fail(f"--framework {name}: {error}")
 
 
 @contextlib.contextmanager
@@ -281,8 +286,11 @@ def epochs_saved(checkpoint, resume):
             return f"cannot make the run folder {checkpoint.folder}: {error}"
         if not os.access(checkpoint.folder, os.W_OK):
             return f"the run folder {checkpoint.folder} cannot be written to"
-    if not checkpoint.exists():
-        return 0
+    try:
+        if not checkpoint.exists():
+            return 0
+    except CheckpointMismatch as error:  # an earlier run's metrics, without their checkpoint
+        return str(error)
     if not resume:
         return (f"{checkpoint.folder} already holds a run ({checkpoint.path}). Continue it "
                 f"with --resume, or give another --run-dir to start a new one.")

@@ -5,6 +5,8 @@ module owns everything a reader sees while it runs, so that every framework
 prints and draws exactly alike.
 """
 
+import math
+import numbers
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,6 +14,25 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from .plot import TrainingPlot, in_notebook
+
+
+def check_hyperparameters(num_epochs, lr, momentum):
+    """(num_epochs, lr, momentum) as train_ch6 uses them, or a ValueError naming the one
+    out of range: the same rules in every framework, before anything is trained (left to
+    the frameworks, Keras alone would refuse momentum=0 given as a whole number, and
+    num_epochs=0 would fail only at the final report)."""
+    if (isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral)
+            or num_epochs < 1):
+        raise ValueError(f"num_epochs={num_epochs!r}: train for a whole number of epochs, "
+                         f"1 or more.")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+        raise ValueError(f"lr={lr!r}: the learning rate must be a positive number "
+                         f"(the chapter's AlexNet uses 0.01).")
+    if (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)
+            or not 0 <= momentum < 1):
+        raise ValueError(f"momentum={momentum!r}: use a number from 0 (plain SGD) up to, but "
+                         f"not including, 1 (the chapter uses the paper's 0.9).")
+    return int(num_epochs), float(lr), float(momentum)
 
 
 @dataclass

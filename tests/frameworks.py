@@ -120,6 +120,19 @@ def input_shape(name, size, channels=1):
     return (1, size, size, channels) if name in CHANNELS_LAST else (1, channels, size, size)
 
 
+def alexnet(name):
+    """The chapter's AlexNet as a notebook builds it (Gluon's: initialised, its weights'
+    shapes still unknown until the first input)."""
+    d2l = module(name)
+    if name == "jax":
+        from flax import nnx
+        return d2l.alexnet(rngs=nnx.Rngs(0))
+    net = d2l.alexnet()
+    if name == "mxnet":
+        net.initialize()
+    return net
+
+
 def small_cnn(name):
     """Conv(6, 5x5, pad 2) - ReLU - MaxPool(2) - Flatten - Linear(10): 11,926 parameters."""
     if name == "torch":

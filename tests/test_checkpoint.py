@@ -1,19 +1,23 @@
 """Checkpoints: a run interrupted and resumed ends where an uninterrupted one does (to 1e-6).
 
-Every test runs once per framework (train_ch6's `checkpoint` keyword), on a small
-network with dropout, so that the shuffle, the dropout masks, the momentum and
-the history all have to come back for the two runs to agree. On the CPU, where
-the same arithmetic gives the same bits.
+The tests with `name` run once per framework (train_ch6's `checkpoint` keyword),
+on a small network with dropout, so that the shuffle, the dropout masks, the
+momentum and the history all have to come back for the two runs to agree. On
+the CPU, where the same arithmetic gives the same bits. The others test the
+files themselves, which no framework writes differently.
 """
+
+import zipfile
 
 import numpy as np
 import pytest
 
 from d2lutils import checkpoint as ckpt
+from d2lutils.training import TrainingHistory
 
 from . import frameworks
 
-pytestmark = pytest.mark.parametrize("name", frameworks.PARAMS)
+per_framework = pytest.mark.parametrize("name", frameworks.PARAMS)
 
 SETTINGS = {"network": "small_cnn_with_dropout", "batch_size": 16, "lr": 0.1}
 
@@ -48,6 +52,7 @@ def saved_arrays(folder):
         return {name: stored[name] for name in stored.files if name != "__run__"}
 
 
+@per_framework
 def test_resumed_run_ends_where_an_uninterrupted_one_does(name, fashion_dir, tmp_path):
     whole = train(name, tmp_path / "whole", 3, fashion_dir)
     with pytest.raises(KeyboardInterrupt):  # 4 batches per epoch: stopped in the second
@@ -71,6 +76,7 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(name, fashion_dir, tmp
     assert ckpt.read_metrics(tmp_path / "resumed" / ckpt.METRICS_FILE)["epoch"] == [1, 2, 3]
 
 
+@per_framework
 def test_checkpoint_of_other_settings_is_refused_and_kept(name, fashion_dir, tmp_path):
     train(name, tmp_path, 1, fashion_dir)
     before = (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes()
@@ -86,6 +92,7 @@ def test_checkpoint_of_other_settings_is_refused_and_kept(name, fashion_dir, tmp
     assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == before
 
 
+@per_framework
 def test_checkpoint_of_another_network_is_refused(name, fashion_dir, tmp_path):
     train(name, tmp_path, 1, fashion_dir)
     d2l = frameworks.module(name)
@@ -96,3 +103,53 @@ def test_checkpoint_of_another_network_is_refused(name, fashion_dir, tmp_path):
     with pytest.raises(ckpt.CheckpointMismatch, match="does not fit this network"):
         d2l.train_ch6(frameworks.small_cnn(name), train_iter, test_iter, 2, lr=0.1,
                       device=frameworks.cpu(name), checkpoint=same_settings)
+
+
+def save_one_epoch(folder, settings):
+    """A checkpoint and metrics as train_ch6 leaves them after one epoch."""
+    history = TrainingHistory(device="cpu", points=[(1.0, 2.3, 0.1)], test_acc=[0.1],
+                              epochs=[(64, 1.0)])
+    ckpt.Checkpoint(folder, settings).save({"net/w": np.arange(6.0).reshape(2, 3)}, 1, history)
+
+
+def test_settings_come_back_as_they_were_given(tmp_path):
+    # JSON turns a tuple into a list; the run that resumes must still match.
+    settings = {"image_size": (224, 224), "lr": 0.01, "framework": "torch"}
+    save_one_epoch(tmp_path, settings)
+    arrays, epochs_done = ckpt.Checkpoint(tmp_path, settings).load(TrainingHistory("cpu"))
+    assert epochs_done == 1 and arrays["net/w"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("value", [object(), float("nan"), {1, 2}])
+def test_settings_json_cannot_store_are_refused_before_training(value, tmp_path):
+    with pytest.raises(ValueError, match="must be plain values"):
+        ckpt.Checkpoint(tmp_path, {"lr": value})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metrics_without_their_checkpoint_are_not_overwritten(tmp_path):
+    save_one_epoch(tmp_path, {"lr": 0.01})
+    (tmp_path / ckpt.CHECKPOINT_FILE).unlink()  # say, deleted to save space
+    metrics = (tmp_path / ckpt.METRICS_FILE).read_bytes()
+    with pytest.raises(ckpt.CheckpointMismatch, match=r"holds the metrics of an earlier run "
+                                                      r"\(metrics\.csv\) but no checkpoint\.npz"):
+        ckpt.Checkpoint(tmp_path, {"lr": 0.01}).exists()
+    assert (tmp_path / ckpt.METRICS_FILE).read_bytes() == metrics
+    assert not ckpt.Checkpoint(tmp_path / "new", {"lr": 0.01}).exists()
+
+
+def test_damaged_array_is_refused_and_kept(tmp_path):
+    save_one_epoch(tmp_path, {"lr": 0.01})
+    path = tmp_path / ckpt.CHECKPOINT_FILE
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    assert set(members) == {"__run__.npy", "net/w.npy"}
+    with zipfile.ZipFile(path, "w") as archive:  # the description intact, the weights not
+        archive.writestr("__run__.npy", members["__run__.npy"])
+        archive.writestr("net/w.npy", members["net/w.npy"][:20])
+    damaged = path.read_bytes()
+    checkpoint = ckpt.Checkpoint(tmp_path, {"lr": 0.01})
+    assert checkpoint.check_settings()["epochs_done"] == 1
+    with pytest.raises(ckpt.CheckpointMismatch, match="is not a checkpoint this code can read"):
+        checkpoint.load(TrainingHistory("cpu"))
+    assert path.read_bytes() == damaged

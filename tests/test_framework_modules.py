@@ -53,7 +53,8 @@ def test_loader_has_one_signature(name):
     assert list(parameters) == shared + frameworks.EXTRA_KEYWORDS.get(name, [])
 
 
-@pytest.mark.parametrize("momentum", [0.9, 0.0])
+# 0 as a whole number too: Keras on its own accepts only a float.
+@pytest.mark.parametrize("momentum", [0.9, 0.0, 0])
 def test_train_ch6_updates_with_the_momentum_it_is_given(name, momentum, fashion_dir,
                                                         monkeypatch):
     d2l = frameworks.module(name)
@@ -63,6 +64,22 @@ def test_train_ch6_updates_with_the_momentum_it_is_given(name, momentum, fashion
     d2l.train_ch6(frameworks.small_cnn(name), train_iter, test_iter, num_epochs=1, lr=0.05,
                   device=d2l.try_gpu(), momentum=momentum)
     assert built == [{"lr": 0.05, "momentum": momentum}]
+
+
+@pytest.mark.parametrize("setting, named", [({"num_epochs": 0}, "num_epochs=0"),
+                                            ({"momentum": 1.0}, "momentum=1.0"),
+                                            ({"lr": -0.05}, "lr=-0.05")])
+def test_train_ch6_names_a_setting_out_of_range_before_training(name, setting, named,
+                                                                fashion_dir, monkeypatch):
+    d2l = frameworks.module(name)
+    built = frameworks.spy_on_optimizer(name, monkeypatch)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=32, num_test=32,
+                                                        data_dir=fashion_dir)
+    arguments = {"num_epochs": 1, "lr": 0.05, "momentum": 0.9, **setting}
+    with pytest.raises(ValueError, match=f"^{named}: "):
+        d2l.train_ch6(frameworks.small_cnn(name), train_iter, test_iter,
+                      device=d2l.try_gpu(), **arguments)
+    assert built == []  # refused before an optimizer was built
 
 
 def test_try_gpu_falls_back_to_the_cpu_with_a_notice(name, capsys, monkeypatch):
@@ -144,6 +161,17 @@ def test_layer_summary_names_the_layer_that_rejects_the_input(name):
     with pytest.raises(ValueError, match=rf"^Layer 1 \(Conv(2[dD])?\) cannot take an input of "
                                          rf"shape {shape}"):
         d2l.layer_summary(net, frameworks.input_shape(name, 28, 3))
+
+
+def test_layer_summary_names_the_layer_on_a_network_not_yet_built(name):
+    # Gluon learns its weights' shapes at the first input after initialize(): there the
+    # error comes from that deferred initialisation. An NHWC shape given to an NCHW
+    # framework (or the reverse) is the usual slip.
+    d2l = frameworks.module(name)
+    wrong = (1, 28, 28, 1) if name not in frameworks.CHANNELS_LAST else (1, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"^Layer \d+ \(\w+\) cannot take an input of shape "
+                                         r"\(1, \d+, \d+, \d+\): (?!Traceback)\S"):
+        d2l.layer_summary(frameworks.alexnet(name), wrong)
 
 
 @pytest.mark.parametrize("seed", [0])

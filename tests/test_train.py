@@ -179,6 +179,16 @@ def test_framework_not_installed_says_what_to_install(name, fashion_dir, tmp_pat
     assert "Install it with: pip install" in result.stderr
 
 
+def test_framework_that_cannot_load_is_named_without_a_traceback(monkeypatch):
+    # As MXNet does where NumPy is 2.x: installed, so found, and then it refuses to load.
+    from d2lutils import train as command
+    installed = next(name for name in frameworks.NAMES if frameworks.installed(name))
+    monkeypatch.setitem(sys.modules, f"d2lutils.{installed}", None)  # its import now fails
+    with pytest.raises(SystemExit, match=rf"^python -m d2lutils\.train: error: --framework "
+                                         rf"{installed}: import of d2lutils\.{installed} halted"):
+        command.import_framework(installed)
+
+
 def test_unknown_framework_and_device_are_refused(fashion_dir, tmp_path):
     unknown = train("--framework", "caffe", cwd=tmp_path, fashion_dir=fashion_dir)
     assert unknown.returncode == 2
@@ -199,6 +209,39 @@ def test_checkpoint_that_is_not_one_is_refused_and_kept(fashion_dir, tmp_path):
                    cwd=tmp_path, fashion_dir=fashion_dir)
     assert result.returncode != 0 and "is not a checkpoint this code can read" in result.stderr
     assert (run_dir / ckpt.CHECKPOINT_FILE).read_bytes() == b"not a checkpoint"
+
+
+def test_metrics_of_an_earlier_run_are_not_overwritten(fashion_dir, tmp_path):
+    installed = next(name for name in frameworks.NAMES if frameworks.installed(name))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    metrics = "epoch,train_loss,train_acc,test_acc,examples,train_seconds,examples_per_sec\n"
+    (run_dir / ckpt.METRICS_FILE).write_text(metrics)  # its checkpoint deleted, say
+    result = train("--framework", installed, *TINY, "--run-dir", str(run_dir), cwd=tmp_path,
+                   fashion_dir=fashion_dir)
+    assert result.returncode != 0 and "holds the metrics of an earlier run" in result.stderr
+    assert (run_dir / ckpt.METRICS_FILE).read_text() == metrics
+    assert not (run_dir / ckpt.CHECKPOINT_FILE).exists()
+
+
+def test_checkpoint_damaged_inside_is_refused_without_a_traceback(fashion_dir, tmp_path):
+    installed = next(name for name in frameworks.NAMES if frameworks.installed(name))
+    run_dir = tmp_path / "run"
+    first = train("--framework", installed, *TINY, "--run-dir", str(run_dir), cwd=tmp_path,
+                  fashion_dir=fashion_dir)
+    assert first.returncode == 0, first.stderr
+    path = run_dir / ckpt.CHECKPOINT_FILE
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:  # the description readable, the arrays cut short
+        for name, content in members.items():
+            archive.writestr(name, content if name == "__run__.npy" else content[:20])
+    damaged = path.read_bytes()
+    resumed = train("--framework", installed, *TINY, "--epochs", "2", "--resume", "--run-dir",
+                    str(run_dir), cwd=tmp_path, fashion_dir=fashion_dir)
+    assert resumed.returncode != 0 and "Traceback" not in resumed.stderr
+    assert "is not a checkpoint this code can read" in resumed.stderr
+    assert path.read_bytes() == damaged
 
 
 def test_runs_from_a_built_wheel_without_the_checkout(fashion_dir, tmp_path):

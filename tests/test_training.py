@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from d2lutils.training import TrainingHistory, TrainingMonitor
+from d2lutils.training import TrainingHistory, TrainingMonitor, check_hyperparameters
 
 
 def test_records_a_few_points_per_epoch_and_always_the_last_batch():
@@ -82,3 +82,18 @@ def test_notebook_progress_bar_redraws_one_line(monkeypatch):
     first, final = [str(shown.data) for shown in handles[0].shown]
     assert first.startswith("  0%|") and "0/8" in first
     assert final.startswith("100%|") and "8/8" in final
+
+
+def test_hyperparameters_come_back_as_numbers_of_one_kind():
+    values = check_hyperparameters(2, 1, 0)  # momentum 0 as a whole number: plain SGD
+    assert values == (2, 1.0, 0.0) and [type(v) for v in values] == [int, float, float]
+
+
+@pytest.mark.parametrize("num_epochs, lr, momentum, named", [
+    (0, 0.01, 0.9, "num_epochs=0"), (2.5, 0.01, 0.9, "num_epochs=2.5"),
+    (True, 0.01, 0.9, "num_epochs=True"), (1, 0, 0.9, "lr=0"), (1, -0.1, 0.9, "lr=-0.1"),
+    (1, float("nan"), 0.9, "lr=nan"), (1, "0.01", 0.9, "lr='0.01'"),
+    (1, 0.01, 1, "momentum=1"), (1, 0.01, -0.5, "momentum=-0.5"), (1, 0.01, None, "momentum=None")])
+def test_hyperparameters_out_of_range_are_named(num_epochs, lr, momentum, named):
+    with pytest.raises(ValueError, match=f"^{named}: "):
+        check_hyperparameters(num_epochs, lr, momentum)
