@@ -33,8 +33,10 @@ METRICS_COLUMNS = ["epoch", "train_loss", "train_acc", "test_acc", "examples",
                    "train_seconds", "examples_per_sec"]
 _DESCRIPTION = "__run__"  # the entry of the .npz file that holds the JSON description
 _FORMAT = 1
-# What reading a damaged or foreign file raises (np.load, the zip archive, the JSON in it).
-UNREADABLE = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile)
+# What reading a damaged or foreign file raises (np.load, the zip archive, the JSON in it,
+# a description without the entries this code writes or of another shape).
+UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
+              zipfile.BadZipFile)
 
 
 class CheckpointMismatch(ValueError):
@@ -88,14 +90,18 @@ class Checkpoint:
 
     def check_settings(self):
         """Read the checkpoint's description; raise CheckpointMismatch unless its settings
-        are this run's. Returns the description (settings, epochs done, history)."""
+        are this run's, or where the file cannot be read. Returns the description
+        (settings, epochs done, history)."""
         try:
             with np.load(self.path, allow_pickle=False) as stored:
                 description = json.loads(str(stored[_DESCRIPTION]))
             if description.get("format") != _FORMAT:
                 raise ValueError(f"format {description.get('format')!r}, this code writes "
                                  f"{_FORMAT}")
-            settings = description["settings"]
+            settings = dict(description["settings"])
+            if not (isinstance(description["epochs_done"], int)
+                    and isinstance(description["history"], dict)):
+                raise ValueError("its epochs done or history are not what this code writes")
         except UNREADABLE as error:
             raise self._unreadable(error) from None
         differences = [f"{key}: the checkpoint has {settings.get(key)!r}, "
@@ -113,18 +119,20 @@ class Checkpoint:
     def load(self, history):
         """Read the checkpoint: return (arrays, epochs done), and put its history into `history`.
 
-        Raises CheckpointMismatch where the checkpoint was written with other settings.
+        Raises CheckpointMismatch where the checkpoint was written with other settings,
+        or cannot be read; `history` is then left as it was.
         """
         description = self.check_settings()
-        try:  # the description was readable; an array may still be damaged
+        try:  # the description was readable; an array or the history may still be damaged
             with np.load(self.path, allow_pickle=False) as stored:
                 arrays = {name: stored[name] for name in stored.files if name != _DESCRIPTION}
+            saved = description["history"]
+            points = [tuple(point) for point in saved["points"]]
+            test_acc = list(saved["test_acc"])
+            epochs = [tuple(epoch) for epoch in saved["epochs"]]
         except UNREADABLE as error:
             raise self._unreadable(error) from None
-        saved = description["history"]
-        history.points[:] = [tuple(point) for point in saved["points"]]
-        history.test_acc[:] = saved["test_acc"]
-        history.epochs[:] = [tuple(epoch) for epoch in saved["epochs"]]
+        history.points[:], history.test_acc[:], history.epochs[:] = points, test_acc, epochs
         return arrays, description["epochs_done"]
 
     def _unreadable(self, error):
@@ -169,10 +177,17 @@ def _as_stored(settings):
     """`settings` as the checkpoint stores them (JSON: a tuple comes back a list), so that a
     resumed run compares like with like; a value JSON cannot store is refused before training."""
     try:
-        return json.loads(json.dumps(dict(settings), allow_nan=False))
+        # NumPy's numbers (a setting read from an array, say) become Python's.
+        return json.loads(json.dumps(dict(settings), allow_nan=False, default=_python_number))
     except (TypeError, ValueError) as error:
-        raise ValueError(f"Checkpoint settings must be plain values (numbers, strings, lists, "
-                         f"None), which the checkpoint stores as JSON: {error}") from None
+        raise ValueError(f"Checkpoint settings must be plain values (finite numbers, strings, "
+                         f"lists, None), which the checkpoint stores as JSON: {error}") from None
+
+
+def _python_number(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def write_metrics(path, history):

@@ -50,6 +50,8 @@ def choose_budget(device):
 def _device_spec(device):
     """`device` ("/GPU:0", "GPU:1", "/device:CPU:0", ...) parsed, after checking that this
     machine has it: asked for a device it lacks, TensorFlow would quietly run elsewhere."""
+    if isinstance(device, tf.DeviceSpec):
+        device = device.to_string()
     try:
         spec = tf.DeviceSpec.from_string(device)
     except (TypeError, ValueError) as error:

@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import math
 import os
 import sys
 from pathlib import Path
@@ -42,9 +43,10 @@ used (full on a GPU, short on a CPU, as in the notebooks); the options above
 override single values. The run folder gets checkpoint.npz after every epoch
 and metrics.csv (epoch, train_loss, train_acc, test_acc, examples,
 train_seconds, examples_per_sec), which d2lutils.plot.plot_metrics draws.
-A folder that holds a run (a checkpoint, or metrics whose checkpoint is gone)
-is never overwritten: --resume continues it (more epochs are allowed; other
-settings are refused), an interrupted epoch is trained again from its start.
+A folder that holds a run is never overwritten: --resume continues its
+checkpoint (more epochs are allowed; other settings are refused), an
+interrupted epoch is trained again from its start, and metrics whose
+checkpoint is gone are refused.
 
 Data parallelism (PyTorch only): start the same command with torchrun, one
 process per GPU; each trains a replica with DistributedDataParallel on its
@@ -130,7 +132,7 @@ def positive_int(text):
 
 def positive_float(text):
     value = float(text)
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
 

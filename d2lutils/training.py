@@ -96,7 +96,8 @@ class TrainingMonitor:
         """Continue the run `checkpoint` holds, if it holds one (see d2lutils.checkpoint).
 
         Returns (the saved arrays, the number of epochs done), or (None, 0)
-        where there is nothing to resume: then training starts afresh.
+        where there is nothing to resume: then training starts afresh. Raises
+        CheckpointMismatch where the folder holds a run this one cannot continue.
         """
         if checkpoint is None or not checkpoint.exists():
             return None, 0

@@ -19,6 +19,11 @@ def test_every_spelling_of_a_device_it_has_is_accepted(device, monkeypatch):
     assert d2l.choose_budget(device).name == "short"
 
 
+def test_a_device_spec_is_taken_as_its_name():
+    spec = tf.DeviceSpec(device_type="CPU", device_index=0)
+    assert d2l.describe_device(spec).startswith("CPU: ")
+
+
 def test_a_device_it_lacks_is_refused_everywhere_it_is_given(fashion_dir):
     missing = f"/GPU:{len(tf.config.list_logical_devices('GPU'))}"  # one past the last GPU
     for use in (d2l.describe_device, d2l.choose_budget,

@@ -198,6 +198,10 @@ def test_unknown_framework_and_device_are_refused(fashion_dir, tmp_path):
     device = train("--framework", installed, "--device", "tpu:0", *TINY, cwd=tmp_path,
                    fashion_dir=fashion_dir)
     assert device.returncode != 0 and "--device tpu:0 is not a device" in device.stderr
+    infinite = train("--framework", installed, "--lr", "inf", cwd=tmp_path,
+                     fashion_dir=fashion_dir)
+    assert infinite.returncode == 2
+    assert "--lr: must be a positive number, not inf" in infinite.stderr
 
 
 def test_checkpoint_that_is_not_one_is_refused_and_kept(fashion_dir, tmp_path):
