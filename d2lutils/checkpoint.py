@@ -35,7 +35,7 @@ _DESCRIPTION = "__run__"  # the entry of the .npz file that holds the JSON descr
 _FORMAT = 1
 # What reading a damaged or foreign file raises (np.load, the zip archive, the JSON in it,
 # a description without the entries this code writes or of another shape).
-UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
+_UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
               zipfile.BadZipFile)
 
 
@@ -102,7 +102,7 @@ class Checkpoint:
             if not (isinstance(description["epochs_done"], int)
                     and isinstance(description["history"], dict)):
                 raise ValueError("its epochs done or history are not what this code writes")
-        except UNREADABLE as error:
+        except _UNREADABLE as error:
             raise self._unreadable(error) from None
         differences = [f"{key}: the checkpoint has {settings.get(key)!r}, "
                        f"this run asks for {self.settings.get(key)!r}"
@@ -130,7 +130,7 @@ class Checkpoint:
             points = [tuple(point) for point in saved["points"]]
             test_acc = list(saved["test_acc"])
             epochs = [tuple(epoch) for epoch in saved["epochs"]]
-        except UNREADABLE as error:
+        except _UNREADABLE as error:
             raise self._unreadable(error) from None
         history.points[:], history.test_acc[:], history.epochs[:] = points, test_acc, epochs
         return arrays, description["epochs_done"]

@@ -24,7 +24,7 @@ from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, wrong_input_error
+from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -43,14 +43,23 @@ def try_gpu():
 
 def describe_device(device):
     """The device's name, for saying where results came from."""
-    if device.platform == "gpu":
+    if _device(device).platform == "gpu":
         return f"{device.device_kind} ({device})"
     return f"CPU: {cpu_description()}"
 
 
 def choose_budget(device):
     """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
-    return _choose_budget(has_gpu=device.platform == "gpu")
+    return _choose_budget(has_gpu=_device(device).platform == "gpu")
+
+
+def _device(device):
+    """`device`, after checking that it is a jax.Device (one JAX has: it makes no other)."""
+    if not isinstance(device, jax.Device):
+        raise ValueError(f"{device!r} is not a JAX device: pass one of jax.devices(), such as "
+                         f"jax.devices()[0]. try_gpu() picks the first GPU where there is "
+                         f"one, else the CPU.")
+    return device
 
 
 class FashionMNISTBatches:
@@ -65,7 +74,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None, seed=0):
         check_batching(batch_size, resize)
-        self.device = device if device is not None else jax.devices()[0]
+        self.device = _device(device) if device is not None else jax.devices()[0]
         self.images = jax.device_put(images, self.device)
         self.labels = jax.device_put(labels.astype("int32"), self.device)
         self.resize_matrix = None
@@ -135,21 +144,39 @@ def layer_summary(net, input_shape):
     a function by its own name. input_shape is (batch, height, width, channels).
     Returns the same as a LayerSummary.
     """
-    X = jnp.zeros(input_shape)
+    summary = _trace_layers(net, jnp.zeros(input_shape))
+    print(summary)
+    return summary
+
+
+def _trace_layers(net, X, batch_shape=None):
+    """Pass X through `net` one layer at a time: a LayerSummary, or a ValueError naming
+    the first layer that cannot take its input (see summary.wrong_input_error)."""
     layers = []
     for index, layer in enumerate(_leaf_layers(net)):
         try:
             X = layer(X)
         except (TypeError, ValueError) as error:
-            raise wrong_input_error(index, _layer_name(layer), X.shape, error) from None
+            raise wrong_input_error(index, _layer_name(layer), X.shape, error,
+                                    batch_shape=batch_shape) from None
         layers.append(LayerInfo(_layer_name(layer), tuple(X.shape), _num_params(layer)))
-    summary = LayerSummary(layers)
-    print(summary)
-    return summary
+    return LayerSummary(layers)
+
+
+def _trace_one_image(net, X):
+    """_trace_layers on the first image of the batch X, in evaluation mode (no dropout,
+    so no random numbers drawn), for summary.wrong_size_explained. train_ch6 calls it
+    from training mode, and puts that back."""
+    net.eval()
+    try:
+        _trace_layers(net, X[:1], batch_shape=tuple(X.shape))
+    finally:
+        net.train()
 
 
 def evaluate_accuracy(net, data_iter, device):
     """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    device = _device(device)
     net.eval()  # dropout off
     num_correct = jax.device_put(jnp.zeros((), jnp.int32), device)
     num_examples = 0
@@ -185,6 +212,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     checkpoint's seed for that epoch.
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    device = _device(device)
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))
     optimizer = nnx.Optimizer(net, optax.sgd(lr, momentum=momentum), wrt=nnx.Param)
@@ -202,7 +230,10 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         sums = jax.device_put(jnp.zeros(3), device)  # loss sum, correct, examples
         for i, (X, y) in enumerate(monitor.batches(train_iter)):
             X, y = jax.device_put(X, device), jax.device_put(y, device)
-            sums = _train_step(net, optimizer, X, y, sums)
+            # Images of the wrong size (no resize=224) fail with an error that says
+            # so, naming the layer, instead of one from deep inside it.
+            with wrong_size_explained((TypeError, ValueError), _trace_one_image, net, X):
+                sums = _train_step(net, optimizer, X, y, sums)
             if monitor.is_due(i):
                 monitor.record_train(epoch, i, *sums.tolist())
         seconds = timer.stop()  # the last batch was recorded, so the device is done

@@ -41,7 +41,7 @@ from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
-from .summary import LayerInfo, LayerSummary, wrong_input_error
+from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -59,14 +59,29 @@ def try_gpu():
 
 def describe_device(device):
     """The device's name, for saying where results came from."""
-    if device.device_type == "gpu":
+    if _device(device).device_type == "gpu":
         return f"GPU {device.device_id} ({device}; MXNet does not report GPU models)"
     return f"CPU: {cpu_description()}"
 
 
 def choose_budget(device):
     """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
-    return _choose_budget(has_gpu=device.device_type == "gpu")
+    return _choose_budget(has_gpu=_device(device).device_type == "gpu")
+
+
+def _device(device):
+    """`device` (a context such as mx.gpu(0)), after checking that this machine has it:
+    MXNet makes mx.gpu(0) anywhere and fails only when data is put there, and
+    choose_budget would plan a GPU's budget for a GPU that is not there."""
+    if not isinstance(device, mx.Context):
+        raise ValueError(f"{device!r} is not an MXNet device such as mx.gpu(0) or mx.cpu(). "
+                         f"try_gpu() picks the first GPU where there is one, else the CPU.")
+    num_gpus = mx.context.num_gpus()
+    if device.device_type == "gpu" and device.device_id >= num_gpus:
+        raise ValueError(f"MXNet has no device {device} here: it sees {num_gpus} GPU"
+                         f"{'' if num_gpus == 1 else 's'}. try_gpu() picks the first GPU "
+                         f"where there is one, else the CPU.")
+    return device
 
 
 class FashionMNISTBatches:
@@ -82,7 +97,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        self.device = device if device is not None else _default_device()
+        self.device = _device(device) if device is not None else _default_device()
         self.images = nd.array(images, ctx=self.device, dtype="uint8")
         self.labels = nd.array(labels, ctx=self.device, dtype="int32")
         self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
@@ -139,15 +154,22 @@ def layer_summary(net, input_shape):
     initialize() has been called; input_shape is (batch, channels, height,
     width). Returns the same as a LayerSummary.
     """
-    X = nd.zeros(input_shape, ctx=_context_of(net))
+    summary = _trace_layers(net, nd.zeros(input_shape, ctx=_context_of(net)))
+    print(summary)
+    return summary
+
+
+def _trace_layers(net, X, batch_shape=None):
+    """Pass X through `net` one layer at a time: a LayerSummary, or a ValueError naming
+    the first layer that cannot take its input (see summary.wrong_input_error)."""
     layers = []
     for index, layer in enumerate(_leaf_layers(net)):
         try:
             X = layer(X)
             X.wait_to_read()  # MXNet is lazy: a shape error surfaces only here
         except (mx.MXNetError, ValueError) as error:  # ValueError: Gluon's deferred init
-            raise wrong_input_error(index, type(layer).__name__, X.shape,
-                                    _first_line(error)) from None
+            raise wrong_input_error(index, type(layer).__name__, X.shape, _first_line(error),
+                                    batch_shape=batch_shape) from None
         except RuntimeError as error:
             if "initialize" in str(error):
                 raise RuntimeError("The network's parameters are not initialised: call "
@@ -155,9 +177,14 @@ def layer_summary(net, input_shape):
             raise
         layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
                                 sum(p.data().size for p in layer.collect_params().values())))
-    summary = LayerSummary(layers)
-    print(summary)
-    return summary
+    return LayerSummary(layers)
+
+
+def _trace_one_image(net, X):
+    """_trace_layers on the first image of the batch X, not recorded (so no dropout and
+    no random numbers drawn), for summary.wrong_size_explained."""
+    with autograd.pause():
+        _trace_layers(net, X[:1], batch_shape=tuple(X.shape))
 
 
 def _first_line(error):
@@ -170,6 +197,7 @@ def _first_line(error):
 
 def evaluate_accuracy(net, data_iter, device):
     """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    device = _device(device)
     num_correct, num_examples = nd.zeros(1, ctx=device), 0
     for X, y in data_iter:  # outside autograd.record(), so dropout is off
         X, y = X.as_in_context(device), y.as_in_context(device)
@@ -194,6 +222,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     the checkpoint's seed for that epoch.
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    device = _device(device)
     net.initialize(init.Xavier(), ctx=device, force_reinit=True)
     trainer = gluon.Trainer(net.collect_params(), "sgd",
                             {"learning_rate": lr, "momentum": momentum})
@@ -213,7 +242,10 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         loss_sum, num_correct, num_examples = nd.zeros(1, ctx=device), nd.zeros(1, ctx=device), 0
         for i, (X, y) in enumerate(monitor.batches(train_iter)):
             X, y = X.as_in_context(device), y.as_in_context(device)
-            with autograd.record():
+            # Images of the wrong size (no resize=224) fail with an error that says
+            # so, naming the layer, instead of one from deep inside it.
+            with (autograd.record(),
+                  wrong_size_explained((mx.MXNetError, ValueError), _trace_one_image, net, X)):
                 y_hat = net(X)
                 loss = loss_fn(y_hat, y)
             loss.backward()

@@ -6,6 +6,7 @@ Same names, arguments and printed output as ``d2lutils.torch``,
 """
 
 import math
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -16,7 +17,7 @@ from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, wrong_input_error
+from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -135,22 +136,48 @@ def layer_summary(net, input_shape):
     `net` is a keras.Sequential (nested ones are walked into); input_shape is
     (batch, height, width, channels). Returns the same as a LayerSummary.
     """
-    X = tf.zeros(input_shape)
-    layers = []
-    for index, layer in enumerate(_leaf_layers(net)):
-        try:
-            X = layer(X)
-        except (ValueError, tf.errors.InvalidArgumentError) as error:
-            raise wrong_input_error(index, type(layer).__name__, X.shape, error) from None
-        layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
-                                sum(int(np.prod(w.shape)) for w in layer.weights)))
-    summary = LayerSummary(layers)
+    summary = _trace_layers(net, tf.zeros(input_shape))
     print(summary)
     return summary
 
 
+def _trace_layers(net, X, batch_shape=None):
+    """Pass X through `net` one layer at a time: a LayerSummary, or a ValueError naming
+    the first layer that cannot take its input (see summary.wrong_input_error)."""
+    layers = []
+    for index, layer in enumerate(_leaf_layers(net)):
+        try:
+            X = layer(X)
+        except tf.errors.ResourceExhaustedError:
+            raise  # the input fits; the device's memory does not
+        except (ValueError, tf.errors.OpError) as error:
+            # OpError: where the shape is checked only by the kernel (oneDNN's pooling
+            # refuses a window larger than its input with an AbortedError).
+            raise wrong_input_error(index, type(layer).__name__, X.shape, _message(error),
+                                    batch_shape=batch_shape) from None
+        layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
+                                sum(int(np.prod(w.shape)) for w in layer.weights)))
+    return LayerSummary(layers)
+
+
+def _trace_one_image(net, X):
+    """_trace_layers on the first image of the batch X, for summary.wrong_size_explained."""
+    _trace_layers(net, X[:1], batch_shape=tuple(X.shape))
+
+
+def _message(error):
+    """What went wrong, without what Keras and TensorFlow wrap around it ("Exception
+    encountered when calling ...", terminal colour codes, the arguments, the graph node)."""
+    text = str(error)
+    bold = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.DOTALL)  # Keras prints it in bold
+    if bold:
+        text = bold.group(1)
+    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text).strip()
+
+
 def evaluate_accuracy(net, data_iter, device):
     """The fraction of examples in `data_iter` that `net` classifies correctly."""
+    _device_spec(device)
     with tf.device(device):
         num_correct, num_examples = tf.constant(0, tf.int64), 0
         for X, y in data_iter:
@@ -179,7 +206,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     _device_spec(device)
     with tf.device(device):
-        _init_glorot(net, next(iter(train_iter))[0][:1])
+        _init_glorot(net, next(iter(train_iter))[0])
         optimizer = tf.keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -282,9 +309,13 @@ def _leaf_layers(net):
         yield net
 
 
-def _init_glorot(net, example):
-    """Build `net` on one example if needed, then draw fresh Glorot-uniform weights, zero biases."""
-    net(example)
+def _init_glorot(net, batch):
+    """Build `net` on one example of `batch` if needed, then draw fresh Glorot-uniform
+    weights, zero biases."""
+    # Images of the wrong size (no resize=224) fail here with an error that says
+    # so, naming the layer, instead of one from deep inside it.
+    with wrong_size_explained((ValueError, tf.errors.OpError), _trace_one_image, net, batch):
+        net(batch[:1])
     for layer in _leaf_layers(net):
         if hasattr(layer, "kernel"):
             initializer = tf.keras.initializers.GlorotUniform()

@@ -19,7 +19,7 @@ from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, wrong_input_error
+from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -37,7 +37,7 @@ def try_gpu():
 
 def describe_device(device):
     """The device's name, for saying where results came from."""
-    device = torch.device(device)
+    device = _device(device)
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} ({device})"
     return f"CPU: {cpu_description()}"
@@ -45,7 +45,28 @@ def describe_device(device):
 
 def choose_budget(device):
     """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
-    return _choose_budget(has_gpu=torch.device(device).type == "cuda")
+    return _choose_budget(has_gpu=_device(device).type == "cuda")
+
+
+def _device(device):
+    """`device` ("cuda:0", "cpu", a torch.device) as a torch.device, after checking that
+    this machine has it: PyTorch would fail only later, and choose_budget would plan
+    a GPU's budget for a GPU that is not there."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"{device!r} is not a PyTorch device such as \"cuda:0\" or \"cpu\": "
+                         f"{error}") from None
+    here = ["cpu"]
+    accelerator = torch.accelerator.current_accelerator()  # None where there is none
+    if accelerator is not None:
+        here += [f"{accelerator.type}:{index}"
+                 for index in range(torch.accelerator.device_count())]
+    if device.type != "cpu" and f"{device.type}:{device.index or 0}" not in here:
+        raise ValueError(f"PyTorch has no device {str(device)!r} here, only "
+                         f"{', '.join(here)}. try_gpu() picks the first GPU where there "
+                         f"is one, else the CPU.")
+    return device
 
 
 class FashionMNISTBatches:
@@ -61,7 +82,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        self.device = torch.device(device if device is not None else _default_device())
+        self.device = _device(device) if device is not None else _default_device()
         self.images = torch.from_numpy(images.copy()).to(self.device)
         self.labels = torch.from_numpy(labels.astype("int64")).to(self.device)
         if resize is not None:
@@ -116,23 +137,44 @@ def layer_summary(net, input_shape):
     """
     first_param = next(net.parameters(), None)
     X = torch.zeros(input_shape, device=first_param.device if first_param is not None else None)
-    layers = []
     with torch.no_grad():
-        for index, layer in enumerate(_leaf_layers(net)):
-            try:
-                X = layer(X)
-            except RuntimeError as error:
-                raise wrong_input_error(index, type(layer).__name__, X.shape, error) from None
-            layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
-                                    sum(p.numel() for p in layer.parameters())))
-    summary = LayerSummary(layers)
+        summary = _trace_layers(net, X)
     print(summary)
     return summary
 
 
+def _trace_layers(net, X, batch_shape=None):
+    """Pass X through `net` one layer at a time: a LayerSummary, or a ValueError naming
+    the first layer that cannot take its input (see summary.wrong_input_error)."""
+    layers = []
+    for index, layer in enumerate(_leaf_layers(net)):
+        try:
+            X = layer(X)
+        except torch.OutOfMemoryError:
+            raise  # the input fits; the device's memory does not
+        except RuntimeError as error:
+            raise wrong_input_error(index, type(layer).__name__, X.shape, error,
+                                    batch_shape=batch_shape) from None
+        layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
+                                sum(p.numel() for p in layer.parameters())))
+    return LayerSummary(layers)
+
+
+def _trace_one_image(net, X):
+    """_trace_layers on the first image of the batch X, in evaluation mode (no dropout,
+    so no random numbers drawn), for summary.wrong_size_explained."""
+    net = _unwrap(net)
+    was_training = net.training
+    try:
+        with torch.no_grad():
+            _trace_layers(net.eval(), X[:1], batch_shape=tuple(X.shape))
+    finally:
+        net.train(was_training)
+
+
 def evaluate_accuracy(net, data_iter, device):
     """The fraction of examples in `data_iter` that `net` classifies correctly."""
-    device = torch.device(device)
+    device = _device(device)
     net.eval()  # dropout off
     num_correct = torch.zeros((), dtype=torch.int64, device=device)
     num_examples = 0
@@ -174,7 +216,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     be wrapped in DistributedDataParallel (as d2lutils.train does under torchrun).
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
-    device = torch.device(device)
+    device = _device(device)
     precision = _choose_precision(device)
     net.apply(_init_glorot)
     net.to(device, memory_format=torch.channels_last)
@@ -202,7 +244,10 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         sums = torch.zeros(3, device=device)  # loss sum, correct, examples
         for i, (X, y) in enumerate(monitor.batches(train_iter)):
             X, y = X.to(device, memory_format=torch.channels_last), y.to(device)
-            with _autocast(device, precision):
+            # Images of the wrong size (no resize=224) fail with an error that says
+            # so, naming the layer, instead of one from deep inside it.
+            with (_autocast(device, precision),
+                  wrong_size_explained(RuntimeError, _trace_one_image, net, X)):
                 y_hat = net(X)
                 loss = F.cross_entropy(y_hat, y)
             optimizer.zero_grad(set_to_none=True)

@@ -90,6 +90,25 @@ def cpu(name):
     return mx.cpu()
 
 
+def missing_gpu(name):
+    """A GPU device one past the last this machine has, as the framework names it.
+    JAX has none to give: a jax.Device exists only for a device JAX found."""
+    if name == "torch":
+        import torch
+        return torch.device("cuda", torch.cuda.device_count())
+    if name == "tensorflow":
+        import tensorflow as tf
+        return f"/GPU:{len(tf.config.list_logical_devices('GPU'))}"
+    if name == "jax":
+        pytest.skip("JAX makes a jax.Device only for a device it has")
+    import mxnet as mx
+    return mx.gpu(mx.context.num_gpus())
+
+
+# Something a reader might pass as a device that the framework does not take as one.
+NOT_A_DEVICE = {"torch": "gpu", "tensorflow": "cuda:0", "jax": "gpu", "mxnet": "gpu"}
+
+
 def to_nchw(name, X):
     """A batch of images as a numpy array in (batch, channels, height, width)."""
     X = to_numpy(name, X)

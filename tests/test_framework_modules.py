@@ -96,6 +96,58 @@ def test_try_gpu_falls_back_to_the_cpu_with_a_notice(name, capsys, monkeypatch):
         assert d2l.choose_budget(device).name == "full"
 
 
+def use_device(name, use, device, fashion_dir):
+    """Call the module's function `use` with `device` and nothing else it needs."""
+    d2l = frameworks.module(name)
+    if use == "load_data_fashion_mnist":
+        return d2l.load_data_fashion_mnist(8, num_train=8, num_test=8, device=device,
+                                           data_dir=fashion_dir)
+    if use == "evaluate_accuracy":
+        return d2l.evaluate_accuracy(None, [], device)
+    if use == "train_ch6":
+        return d2l.train_ch6(None, [], [], 1, 0.01, device)
+    return getattr(d2l, use)(device)
+
+
+DEVICE_USES = ["describe_device", "choose_budget", "load_data_fashion_mnist",
+               "evaluate_accuracy", "train_ch6"]
+
+
+@pytest.mark.parametrize("use", DEVICE_USES)
+def test_a_gpu_the_machine_lacks_is_refused(name, use, fashion_dir):
+    # Refused, not run elsewhere or failed deep inside: choose_budget would otherwise
+    # plan a GPU's budget on a machine that has none.
+    with pytest.raises(ValueError, match=r"has no device .+ here.*try_gpu\(\) picks the first "
+                                         r"GPU where there is one, else the CPU\.$"):
+        use_device(name, use, frameworks.missing_gpu(name), fashion_dir)
+
+
+@pytest.mark.parametrize("use", DEVICE_USES)
+def test_something_that_is_no_device_is_refused(name, use, fashion_dir):
+    not_a_device = frameworks.NOT_A_DEVICE[name]
+    with pytest.raises(ValueError, match=f"^'{not_a_device}' is not an? "):
+        use_device(name, use, not_a_device, fashion_dir)
+
+
+def test_train_ch6_names_the_layer_and_the_fix_when_the_images_are_the_wrong_size(
+        name, fashion_dir):
+    d2l = frameworks.module(name)
+    # 28x28 images, as they come without resize=224: too small for AlexNet's pooling.
+    train_iter, test_iter = d2l.load_data_fashion_mnist(8, num_train=8, num_test=8,
+                                                        data_dir=fashion_dir)
+    batch_shape = re.escape(str((8, *frameworks.input_shape(name, 28)[1:])))
+    with pytest.raises(ValueError) as raised:
+        d2l.train_ch6(frameworks.alexnet(name), train_iter, test_iter, num_epochs=1, lr=0.01,
+                      device=frameworks.cpu(name))
+    assert re.fullmatch(rf"The training batches, of shape {batch_shape}, do not fit the "
+                        rf"network \(tried on one of their images\)\. Layer \d+ \(\w+\) "
+                        rf"cannot take an input of shape \(1(, \d+)+\): [^\n]+\n"
+                        rf"The chapter's AlexNet takes 224x224 images: load them with "
+                        rf"load_data_fashion_mnist\(batch_size, resize=224\)\.",
+                        str(raised.value))
+    assert raised.value.__suppress_context__  # the framework's own error is not shown too
+
+
 def test_loader_shapes_types_and_range(name, fashion_dir):
     d2l = frameworks.module(name)
     train_iter, test_iter = d2l.load_data_fashion_mnist(64, num_train=200, num_test=100,
@@ -172,6 +224,19 @@ def test_layer_summary_names_the_layer_on_a_network_not_yet_built(name):
     with pytest.raises(ValueError, match=r"^Layer \d+ \(\w+\) cannot take an input of shape "
                                          r"\(1, \d+, \d+, \d+\): (?!Traceback)\S"):
         d2l.layer_summary(frameworks.alexnet(name), wrong)
+
+
+def test_layer_summary_names_the_layer_an_image_too_small_cannot_pass(name):
+    # A 28x28 image shrinks to nothing in AlexNet's pooling. TensorFlow's oneDNN
+    # kernel reports that as an AbortedError, Keras wrapped in colour codes.
+    d2l = frameworks.module(name)
+    with pytest.raises(ValueError) as raised:
+        d2l.layer_summary(frameworks.alexnet(name), frameworks.input_shape(name, 28))
+    message = str(raised.value)
+    assert re.match(r"Layer \d+ \(\w+\) cannot take an input of shape \(1(, \d+)+\): \w",
+                    message)
+    assert "\x1b" not in message and "Exception encountered" not in message
+    assert len(message.splitlines()) == 2  # what went wrong; what to check
 
 
 @pytest.mark.parametrize("seed", [0])

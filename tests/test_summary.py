@@ -18,3 +18,13 @@ def test_wrong_input_error_counts_layers_from_one():
     assert isinstance(error, ValueError)
     assert str(error).startswith("Layer 1 (Conv2d) cannot take an input of shape "
                                  "(1, 3, 28, 28): expected 1 channel")
+
+
+def test_wrong_input_error_for_training_batches_names_the_batch_and_the_resize():
+    error = wrong_input_error(5, "MaxPool2d", (1, 256, 2, 2), "output size is too small",
+                              batch_shape=(256, 1, 28, 28))
+    assert str(error) == ("The training batches, of shape (256, 1, 28, 28), do not fit the "
+                          "network (tried on one of their images). Layer 6 (MaxPool2d) cannot "
+                          "take an input of shape (1, 256, 2, 2): output size is too small\n"
+                          "The chapter's AlexNet takes 224x224 images: load them with "
+                          "load_data_fashion_mnist(batch_size, resize=224).")
