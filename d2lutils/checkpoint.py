@@ -36,7 +36,7 @@ _FORMAT = 1
 # What reading a damaged or foreign file raises (np.load, the zip archive, the JSON in it,
 # a description without the entries this code writes or of another shape).
 _UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
-              zipfile.BadZipFile)
+               zipfile.BadZipFile)
 
 
 class CheckpointMismatch(ValueError):

@@ -24,7 +24,8 @@ from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
+from .summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
+                      wrong_size_explained)
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -155,21 +156,25 @@ def _trace_layers(net, X, batch_shape=None):
     layers = []
     for index, layer in enumerate(_leaf_layers(net)):
         try:
-            X = layer(X)
+            output = layer(X)
         except (TypeError, ValueError) as error:
             raise wrong_input_error(index, _layer_name(layer), X.shape, error,
                                     batch_shape=batch_shape) from None
+        check_not_empty(index, _layer_name(layer), X.shape, output.shape,
+                        batch_shape=batch_shape)
+        X = output
         layers.append(LayerInfo(_layer_name(layer), tuple(X.shape), _num_params(layer)))
     return LayerSummary(layers)
 
 
-def _trace_one_image(net, X):
-    """_trace_layers on the first image of the batch X, in evaluation mode (no dropout,
-    so no random numbers drawn), for summary.wrong_size_explained. train_ch6 calls it
-    from training mode, and puts that back."""
+def _trace_one_image(net, X, size=None):
+    """_trace_layers on one image, for summary.wrong_size_explained: the batch X's first,
+    or a blank size x size one with X's channels. In evaluation mode: no dropout, so
+    no random numbers are drawn; train_ch6 calls it in training mode, put back after."""
+    image = X[:1] if size is None else jnp.zeros((1, size, size, X.shape[-1]), X.dtype)
     net.eval()
     try:
-        _trace_layers(net, X[:1], batch_shape=tuple(X.shape))
+        _trace_layers(net, image, batch_shape=tuple(X.shape))
     finally:
         net.train()
 

@@ -168,6 +168,8 @@ def _trace_layers(net, X, batch_shape=None):
             X = layer(X)
             X.wait_to_read()  # MXNet is lazy: a shape error surfaces only here
         except (mx.MXNetError, ValueError) as error:  # ValueError: Gluon's deferred init
+            if "out of memory" in str(error):
+                raise  # the input fits; the device's memory does not
             raise wrong_input_error(index, type(layer).__name__, X.shape, _first_line(error),
                                     batch_shape=batch_shape) from None
         except RuntimeError as error:
@@ -180,11 +182,14 @@ def _trace_layers(net, X, batch_shape=None):
     return LayerSummary(layers)
 
 
-def _trace_one_image(net, X):
-    """_trace_layers on the first image of the batch X, not recorded (so no dropout and
-    no random numbers drawn), for summary.wrong_size_explained."""
+def _trace_one_image(net, X, size=None):
+    """_trace_layers on one image, for summary.wrong_size_explained: the batch X's first,
+    or a blank size x size one with X's channels. Not recorded: no dropout, so no
+    random numbers are drawn."""
+    image = (X[:1] if size is None
+             else nd.zeros((1, X.shape[1], size, size), ctx=X.context, dtype=X.dtype))
     with autograd.pause():
-        _trace_layers(net, X[:1], batch_shape=tuple(X.shape))
+        _trace_layers(net, image, batch_shape=tuple(X.shape))
 
 
 def _first_line(error):

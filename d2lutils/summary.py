@@ -27,6 +27,14 @@ class LayerSummary(NamedTuple):
         return "\n".join(lines)
 
 
+# The side of the images the chapter's AlexNet takes, in pixels.
+IMAGE_SIZE = 224
+
+
+class InputShapeError(ValueError):
+    """A layer cannot take the shape of the input it was given."""
+
+
 def wrong_input_error(index, name, input_shape, error, *, batch_shape=None):
     """The error for the layer at `index` (counted from 0) that cannot take the shape it was given.
 
@@ -37,24 +45,57 @@ def wrong_input_error(index, name, input_shape, error, *, batch_shape=None):
     where = (f"Layer {index + 1} ({name}) cannot take an input of shape "
              f"{tuple(input_shape)}: {error}")
     if batch_shape is None:
-        return ValueError(f"{where}\nCheck the input_shape passed to layer_summary (batch, "
-                          f"channels and size in the framework's layout).")
-    return ValueError(f"The training batches, of shape {tuple(batch_shape)}, do not fit the "
-                      f"network (tried on one of their images). {where}\nThe chapter's "
-                      f"AlexNet takes 224x224 images: load them with "
-                      f"load_data_fashion_mnist(batch_size, resize=224).")
+        return InputShapeError(f"{where}\nCheck the input_shape passed to layer_summary (batch, "
+                               f"channels and size in the framework's layout).")
+    return InputShapeError(
+        f"The training batches, of shape {tuple(batch_shape)}, do not fit the network: a "
+        f"{IMAGE_SIZE}x{IMAGE_SIZE} image passes through every layer, one of theirs does not. "
+        f"{where}\nLoad the images at {IMAGE_SIZE}x{IMAGE_SIZE}: "
+        f"load_data_fashion_mnist(batch_size, resize={IMAGE_SIZE}).")
+
+
+def check_not_empty(index, name, input_shape, output_shape, *, batch_shape=None):
+    """Raise wrong_input_error where a layer's output holds nothing: given a pooling
+    window larger than its input, JAX and TensorFlow on a GPU return an empty map
+    (PyTorch and MXNet refuse it), and the error would come only layers later."""
+    if 0 in tuple(output_shape):
+        raise wrong_input_error(index, name, input_shape,
+                                f"its output, of shape {tuple(output_shape)}, is empty",
+                                batch_shape=batch_shape)
 
 
 @contextlib.contextmanager
 def wrong_size_explained(errors, trace_one_image, net, X):
     """A with-block in which a failure of `net` on the training batch X (one of
-    `errors`) is looked into: trace_one_image(net, X) passes one image of X through
-    the network layer by layer and raises wrong_input_error, with X's shape, at the
-    first layer that cannot take it. Where every layer takes it, X's shape is not
-    why, and the failure passes through as it is. Nothing runs unless `net` fails.
+    `errors`) is looked into, in case the size of X's images is why.
+
+    trace_one_image(net, X, size) passes one image through the network layer by
+    layer and raises wrong_input_error at the first layer that cannot take it: a
+    blank size x size image with X's channels, or, with size None, X's first image.
+    Where a blank IMAGE_SIZE image passes every layer and X's image does not, that
+    error is raised; otherwise the failure passes through as it is. Nothing runs
+    unless the block fails.
     """
     try:
         yield
     except errors:
-        trace_one_image(net, X)
+        error = _size_error(trace_one_image, net, X)
+        if error is not None:
+            raise error from None
         raise
+
+
+def _size_error(trace_one_image, net, X):
+    """The InputShapeError for X's first image, where the size of X's images is why
+    the network fails on them; else None."""
+    try:
+        trace_one_image(net, X, IMAGE_SIZE)
+    except Exception:  # even an image of the size the network is made for fails
+        return None
+    try:
+        trace_one_image(net, X, None)
+    except InputShapeError as error:
+        return error
+    except Exception:  # something other than a shape: not for this check to say
+        return None
+    return None  # every layer takes X's image: its size is not why

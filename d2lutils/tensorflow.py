@@ -17,7 +17,8 @@ from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
+from .summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
+                      wrong_size_explained)
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -147,22 +148,24 @@ def _trace_layers(net, X, batch_shape=None):
     layers = []
     for index, layer in enumerate(_leaf_layers(net)):
         try:
-            X = layer(X)
-        except tf.errors.ResourceExhaustedError:
-            raise  # the input fits; the device's memory does not
-        except (ValueError, tf.errors.OpError) as error:
-            # OpError: where the shape is checked only by the kernel (oneDNN's pooling
-            # refuses a window larger than its input with an AbortedError).
+            output = layer(X)
+        except (ValueError, tf.errors.InvalidArgumentError, tf.errors.AbortedError) as error:
+            # AbortedError: oneDNN's pooling kernel refuses a window larger than its input.
             raise wrong_input_error(index, type(layer).__name__, X.shape, _message(error),
                                     batch_shape=batch_shape) from None
+        check_not_empty(index, type(layer).__name__, X.shape, output.shape,
+                        batch_shape=batch_shape)
+        X = output
         layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
                                 sum(int(np.prod(w.shape)) for w in layer.weights)))
     return LayerSummary(layers)
 
 
-def _trace_one_image(net, X):
-    """_trace_layers on the first image of the batch X, for summary.wrong_size_explained."""
-    _trace_layers(net, X[:1], batch_shape=tuple(X.shape))
+def _trace_one_image(net, X, size=None):
+    """_trace_layers on one image, for summary.wrong_size_explained: the batch X's first,
+    or a blank size x size one with X's channels."""
+    image = X[:1] if size is None else tf.zeros((1, size, size, X.shape[-1]), X.dtype)
+    _trace_layers(net, image, batch_shape=tuple(X.shape))
 
 
 def _message(error):
@@ -172,7 +175,8 @@ def _message(error):
     bold = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.DOTALL)  # Keras prints it in bold
     if bold:
         text = bold.group(1)
-    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text).strip()
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    return re.sub(r"\s*name:\s*$", "", text.strip())  # an operation's name, left empty
 
 
 def evaluate_accuracy(net, data_iter, device):

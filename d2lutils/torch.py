@@ -57,15 +57,14 @@ def _device(device):
     except (RuntimeError, TypeError) as error:
         raise ValueError(f"{device!r} is not a PyTorch device such as \"cuda:0\" or \"cpu\": "
                          f"{error}") from None
-    here = ["cpu"]
-    accelerator = torch.accelerator.current_accelerator()  # None where there is none
-    if accelerator is not None:
-        here += [f"{accelerator.type}:{index}"
-                 for index in range(torch.accelerator.device_count())]
-    if device.type != "cpu" and f"{device.type}:{device.index or 0}" not in here:
-        raise ValueError(f"PyTorch has no device {str(device)!r} here, only "
-                         f"{', '.join(here)}. try_gpu() picks the first GPU where there "
-                         f"is one, else the CPU.")
+    if device.type == "cpu":
+        return device
+    backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, torch.xpu, ...
+    count = backend.device_count() if hasattr(backend, "device_count") else 0
+    if (device.index or 0) >= count:
+        raise ValueError(f"PyTorch has no device {str(device)!r} here: it sees {count} "
+                         f"{device.type} device{'' if count == 1 else 's'}. try_gpu() picks "
+                         f"the first GPU where there is one, else the CPU.")
     return device
 
 
@@ -150,7 +149,7 @@ def _trace_layers(net, X, batch_shape=None):
     for index, layer in enumerate(_leaf_layers(net)):
         try:
             X = layer(X)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:
             raise  # the input fits; the device's memory does not
         except RuntimeError as error:
             raise wrong_input_error(index, type(layer).__name__, X.shape, error,
@@ -160,14 +159,16 @@ def _trace_layers(net, X, batch_shape=None):
     return LayerSummary(layers)
 
 
-def _trace_one_image(net, X):
-    """_trace_layers on the first image of the batch X, in evaluation mode (no dropout,
-    so no random numbers drawn), for summary.wrong_size_explained."""
+def _trace_one_image(net, X, size=None):
+    """_trace_layers on one image, for summary.wrong_size_explained: the batch X's first,
+    or a blank size x size one with X's channels. In evaluation mode: no dropout, so
+    no random numbers are drawn."""
+    image = X[:1] if size is None else X.new_zeros((1, X.shape[1], size, size))
     net = _unwrap(net)
     was_training = net.training
     try:
         with torch.no_grad():
-            _trace_layers(net.eval(), X[:1], batch_shape=tuple(X.shape))
+            _trace_layers(net.eval(), image, batch_shape=tuple(X.shape))
     finally:
         net.train(was_training)
 

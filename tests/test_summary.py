@@ -1,6 +1,10 @@
-"""d2lutils.summary: the one table format all four frameworks print."""
+"""d2lutils.summary: the one table format all four frameworks print, and the errors for an
+input a layer cannot take."""
 
-from d2lutils.summary import LayerInfo, LayerSummary, wrong_input_error
+import pytest
+
+from d2lutils.summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
+                              wrong_size_explained)
 
 
 def test_table_aligns_names_and_sums_parameters():
@@ -24,7 +28,55 @@ def test_wrong_input_error_for_training_batches_names_the_batch_and_the_resize()
     error = wrong_input_error(5, "MaxPool2d", (1, 256, 2, 2), "output size is too small",
                               batch_shape=(256, 1, 28, 28))
     assert str(error) == ("The training batches, of shape (256, 1, 28, 28), do not fit the "
-                          "network (tried on one of their images). Layer 6 (MaxPool2d) cannot "
-                          "take an input of shape (1, 256, 2, 2): output size is too small\n"
-                          "The chapter's AlexNet takes 224x224 images: load them with "
+                          "network: a 224x224 image passes through every layer, one of theirs "
+                          "does not. Layer 6 (MaxPool2d) cannot take an input of shape "
+                          "(1, 256, 2, 2): output size is too small\n"
+                          "Load the images at 224x224: "
                           "load_data_fashion_mnist(batch_size, resize=224).")
+
+
+def tracer(fails_at):
+    """A stand-in for a framework's _trace_one_image: the images (by size; None for the
+    batch's own) at which some layer refuses the input, and what else it raises."""
+    def trace_one_image(net, X, size=None):
+        outcome = fails_at.get(size)
+        if outcome == "shape":
+            raise wrong_input_error(0, "Conv2d", (1, 1, 28, 28), "too small",
+                                    batch_shape=(8, 1, 28, 28))
+        if outcome is not None:
+            raise outcome
+    return trace_one_image
+
+
+@pytest.mark.parametrize("fails_at, explained", [
+    ({None: "shape"}, True),                     # only the batch's size fails: explained
+    ({224: "shape", None: "shape"}, False),      # the right size fails too: not the size
+    ({}, False),                                 # every image passes: not the size
+    ({224: MemoryError("no memory")}, False),    # the check itself cannot run
+    ({None: RuntimeError("no memory")}, False),  # not a shape error
+])
+def test_a_failure_is_put_down_to_the_image_size_only_where_that_size_alone_fails(
+        fails_at, explained):
+    original = RuntimeError("the framework's own error")
+    with pytest.raises(ValueError if explained else RuntimeError) as raised:
+        with wrong_size_explained(RuntimeError, tracer(fails_at), net=None, X=None):
+            raise original
+    if explained:
+        assert str(raised.value).startswith("The training batches, of shape (8, 1, 28, 28)")
+        assert raised.value.__suppress_context__
+    else:
+        assert raised.value is original
+
+
+def test_an_error_the_block_does_not_expect_is_not_looked_into():
+    with pytest.raises(KeyError):
+        with wrong_size_explained(RuntimeError, tracer({None: "shape"}), net=None, X=None):
+            raise KeyError("not a failure of the network")
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 0, 256), (1, 0)])
+def test_an_empty_output_is_refused(shape):
+    with pytest.raises(ValueError, match=r"^Layer 3 \(max_pool\) cannot take an input of "
+                                         r"shape \(1, 2, 2, 256\): its output, of shape "):
+        check_not_empty(2, "max_pool", (1, 2, 2, 256), shape)
+    check_not_empty(2, "max_pool", (1, 5, 5, 256), (1, 2, 2, 256))  # not empty: no error

@@ -18,12 +18,26 @@ class FailsWhileTraining(nn.Module):
         return X
 
 
-def test_a_failure_the_shape_is_not_why_passes_through_unchanged(fashion_dir):
-    # train_ch6 traces one image through the layers to see whether the batch's shape
-    # is to blame; here every layer takes it, so the network's own error is raised.
-    net = nn.Sequential(frameworks.small_cnn("torch"), FailsWhileTraining())
-    train_iter, test_iter = d2l.load_data_fashion_mnist(8, num_train=8, num_test=8,
-                                                        device="cpu", data_dir=fashion_dir)
+class AlwaysFails(nn.Module):
+    """A layer that fails whatever it is given."""
+
+    def forward(self, X):
+        raise RuntimeError("not a matter of shapes")
+
+
+# train_ch6 looks into a failure by passing one blank 224x224 image, then one of the
+# batch's, through the layers: the size is blamed only where the first passes and the
+# second does not.
+@pytest.mark.parametrize("network, resize", [
+    (lambda: nn.Sequential(d2l.alexnet(), FailsWhileTraining()), 224),  # both images pass
+    (lambda: nn.Sequential(AlwaysFails(), d2l.alexnet()), None),  # 224x224 fails as well
+], ids=["every-image-passes", "the-right-size-fails-too"])
+def test_a_failure_the_image_size_is_not_why_passes_through_unchanged(network, resize,
+                                                                      fashion_dir):
+    net = network()
+    train_iter, test_iter = d2l.load_data_fashion_mnist(8, resize=resize, num_train=8,
+                                                        num_test=8, device="cpu",
+                                                        data_dir=fashion_dir)
     with pytest.raises(RuntimeError, match="^not a matter of shapes$"):
         d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.01, device="cpu")
     assert net.training  # the trace ran in evaluation mode; training mode is back
