@@ -171,7 +171,8 @@ def _trace_one_image(net, X, size=None):
     """_trace_layers on one image, for summary.wrong_size_explained: the batch X's first,
     or a blank size x size one with X's channels. In evaluation mode: no dropout, so
     no random numbers are drawn; train_ch6 calls it in training mode, put back after."""
-    image = X[:1] if size is None else jnp.zeros((1, size, size, X.shape[-1]), X.dtype)
+    image = (X[:1] if size is None
+             else jnp.zeros((1, size, size, X.shape[-1]), X.dtype, device=X.device))
     net.eval()
     try:
         _trace_layers(net, image, batch_shape=tuple(X.shape))

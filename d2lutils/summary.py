@@ -56,9 +56,9 @@ def wrong_input_error(index, name, input_shape, error, *, batch_shape=None):
 
 def check_not_empty(index, name, input_shape, output_shape, *, batch_shape=None):
     """Raise wrong_input_error where a layer's output holds nothing: given a pooling
-    window larger than its input, JAX and TensorFlow on a GPU return an empty map
+    window larger than its input, JAX and Keras's shape rules give an empty map
     (PyTorch and MXNet refuse it), and the error would come only layers later."""
-    if 0 in tuple(output_shape):
+    if 0 in tuple(output_shape)[1:]:  # an empty batch is not the layer's doing
         raise wrong_input_error(index, name, input_shape,
                                 f"its output, of shape {tuple(output_shape)}, is empty",
                                 batch_shape=batch_shape)
@@ -79,15 +79,16 @@ def wrong_size_explained(errors, trace_one_image, net, X):
     try:
         yield
     except errors:
-        error = _size_error(trace_one_image, net, X)
+        error = size_error(trace_one_image, net, X)
         if error is not None:
             raise error from None
         raise
 
 
-def _size_error(trace_one_image, net, X):
+def size_error(trace_one_image, net, X):
     """The InputShapeError for X's first image, where the size of X's images is why
-    the network fails on them; else None."""
+    the network fails on them; else None. The blank image goes first: Keras and
+    Gluon give a layer its weights' shapes at its first input."""
     try:
         trace_one_image(net, X, IMAGE_SIZE)
     except Exception:  # even an image of the size the network is made for fails
@@ -95,7 +96,7 @@ def _size_error(trace_one_image, net, X):
     try:
         trace_one_image(net, X, None)
     except InputShapeError as error:
-        return error
+        return error.with_traceback(None)  # where in this check it was found is no help
     except Exception:  # something other than a shape: not for this check to say
         return None
     return None  # every layer takes X's image: its size is not why

@@ -17,8 +17,7 @@ from .checkpoint import check_state
 from .data import check_batching, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
-                      wrong_size_explained)
+from .summary import LayerInfo, LayerSummary, check_not_empty, size_error, wrong_input_error
 from .timer import Timer
 from .training import TrainingMonitor, check_hyperparameters
 
@@ -161,11 +160,20 @@ def _trace_layers(net, X, batch_shape=None):
     return LayerSummary(layers)
 
 
-def _trace_one_image(net, X, size=None):
-    """_trace_layers on one image, for summary.wrong_size_explained: the batch X's first,
-    or a blank size x size one with X's channels."""
-    image = X[:1] if size is None else tf.zeros((1, size, size, X.shape[-1]), X.dtype)
-    _trace_layers(net, image, batch_shape=tuple(X.shape))
+def _trace_shapes(net, X, size=None):
+    """The shape of one image followed through `net` layer by layer by the layers' own
+    rules (compute_output_shape: nothing is computed, built or drawn), for
+    summary.size_error: the batch X's first image, or a blank size x size one with
+    X's channels. Raises wrong_input_error at the first layer that cannot take it."""
+    shape = (1, *X.shape[1:]) if size is None else (1, size, size, X.shape[-1])
+    for index, layer in enumerate(_leaf_layers(net)):
+        try:
+            output = layer.compute_output_shape(shape)
+        except ValueError as error:
+            raise wrong_input_error(index, type(layer).__name__, shape, _message(error),
+                                    batch_shape=tuple(X.shape)) from None
+        check_not_empty(index, type(layer).__name__, shape, output, batch_shape=tuple(X.shape))
+        shape = output
 
 
 def _message(error):
@@ -316,10 +324,13 @@ def _leaf_layers(net):
 def _init_glorot(net, batch):
     """Build `net` on one example of `batch` if needed, then draw fresh Glorot-uniform
     weights, zero biases."""
-    # Images of the wrong size (no resize=224) fail here with an error that says
-    # so, naming the layer, instead of one from deep inside it.
-    with wrong_size_explained((ValueError, tf.errors.OpError), _trace_one_image, net, batch):
-        net(batch[:1])
+    # Images of the wrong size (no resize=224) are refused first, naming the layer
+    # that cannot take them: Keras keeps the input shape of a network's first call
+    # even where that call fails, and the network would then refuse the right size.
+    error = size_error(_trace_shapes, net, batch)
+    if error is not None:
+        raise error
+    net(batch[:1])
     for layer in _leaf_layers(net):
         if hasattr(layer, "kernel"):
             initializer = tf.keras.initializers.GlorotUniform()

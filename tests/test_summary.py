@@ -35,10 +35,13 @@ def test_wrong_input_error_for_training_batches_names_the_batch_and_the_resize()
                           "load_data_fashion_mnist(batch_size, resize=224).")
 
 
-def tracer(fails_at):
+def tracer(fails_at, traced=None):
     """A stand-in for a framework's _trace_one_image: the images (by size; None for the
-    batch's own) at which some layer refuses the input, and what else it raises."""
+    batch's own) at which some layer refuses the input, and what else it raises. The
+    sizes traced are appended to `traced`."""
     def trace_one_image(net, X, size=None):
+        if traced is not None:
+            traced.append(size)
         outcome = fails_at.get(size)
         if outcome == "shape":
             raise wrong_input_error(0, "Conv2d", (1, 1, 28, 28), "too small",
@@ -53,17 +56,20 @@ def tracer(fails_at):
     ({224: "shape", None: "shape"}, False),      # the right size fails too: not the size
     ({}, False),                                 # every image passes: not the size
     ({224: MemoryError("no memory")}, False),    # the check itself cannot run
-    ({None: RuntimeError("no memory")}, False),  # not a shape error
+    ({None: RuntimeError("device lost")}, False),  # an error that is not about shapes
 ])
 def test_a_failure_is_put_down_to_the_image_size_only_where_that_size_alone_fails(
         fails_at, explained):
     original = RuntimeError("the framework's own error")
+    traced = []
     with pytest.raises(ValueError if explained else RuntimeError) as raised:
-        with wrong_size_explained(RuntimeError, tracer(fails_at), net=None, X=None):
+        with wrong_size_explained(RuntimeError, tracer(fails_at, traced), net=None, X=None):
             raise original
     if explained:
         assert str(raised.value).startswith("The training batches, of shape (8, 1, 28, 28)")
         assert raised.value.__suppress_context__
+        # The blank image first: Keras and Gluon shape a layer's weights at its first input.
+        assert traced == [224, None]
     else:
         assert raised.value is original
 
@@ -79,4 +85,8 @@ def test_an_empty_output_is_refused(shape):
     with pytest.raises(ValueError, match=r"^Layer 3 \(max_pool\) cannot take an input of "
                                          r"shape \(1, 2, 2, 256\): its output, of shape "):
         check_not_empty(2, "max_pool", (1, 2, 2, 256), shape)
-    check_not_empty(2, "max_pool", (1, 5, 5, 256), (1, 2, 2, 256))  # not empty: no error
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 2, 256), (0, 2, 2, 256)])  # an empty batch is no fault
+def test_an_output_with_something_in_each_image_is_not_refused(shape):
+    check_not_empty(2, "max_pool", (1, 5, 5, 256), shape)

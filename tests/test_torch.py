@@ -33,11 +33,19 @@ class AlwaysFails(nn.Module):
     (lambda: nn.Sequential(AlwaysFails(), d2l.alexnet()), None),  # 224x224 fails as well
 ], ids=["every-image-passes", "the-right-size-fails-too"])
 def test_a_failure_the_image_size_is_not_why_passes_through_unchanged(network, resize,
-                                                                      fashion_dir):
+                                                                      fashion_dir, monkeypatch):
+    traced, trace_one_image = [], d2l._trace_one_image
+
+    def watched(net, X, size=None):
+        traced.append(size)
+        return trace_one_image(net, X, size)
+
+    monkeypatch.setattr(d2l, "_trace_one_image", watched)
     net = network()
     train_iter, test_iter = d2l.load_data_fashion_mnist(8, resize=resize, num_train=8,
                                                         num_test=8, device="cpu",
                                                         data_dir=fashion_dir)
     with pytest.raises(RuntimeError, match="^not a matter of shapes$"):
         d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.01, device="cpu")
+    assert traced == ([224, None] if resize else [224])  # looked into, then let through
     assert net.training  # the trace ran in evaluation mode; training mode is back
