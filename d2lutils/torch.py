@@ -38,9 +38,21 @@ def try_gpu():
 def describe_device(device):
     """The device's name, for saying where results came from."""
     device = _device(device)
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} ({device})"
-    return f"CPU: {cpu_description()}"
+    if device.type == "cpu":
+        return f"CPU: {cpu_description()}"
+    return f"{_accelerator_name(device)} ({device})"
+
+
+def _accelerator_name(device):
+    """What PyTorch calls the accelerator: torch.cuda and torch.xpu name each device;
+    Apple's GPU is named by torch.backends.mps.get_name in newer releases."""
+    backend = getattr(torch, device.type, None)
+    if hasattr(backend, "get_device_name"):
+        return backend.get_device_name(device)
+    mps = torch.backends.mps
+    if device.type == "mps" and hasattr(mps, "get_name"):
+        return mps.get_name()
+    return f"{device.type.upper()} device"
 
 
 def choose_budget(device):
@@ -60,7 +72,10 @@ def _device(device):
     if device.type == "cpu":
         return device
     backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, torch.xpu, ...
-    count = backend.device_count() if hasattr(backend, "device_count") else 0
+    if hasattr(backend, "device_count"):
+        count = backend.device_count()
+    else:  # torch.mps gained device_count in 2.4 (pytorch#124676); a Mac has one GPU
+        count = int(device.type == "mps" and torch.backends.mps.is_available())
     if (device.index or 0) >= count:
         raise ValueError(f"PyTorch has no device {str(device)!r} here: it sees {count} "
                          f"{device.type} device{'' if count == 1 else 's'}. try_gpu() picks "

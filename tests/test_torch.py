@@ -1,4 +1,5 @@
-"""d2lutils.torch beyond the shared contract: what train_ch6 does when the network fails."""
+"""d2lutils.torch beyond the shared contract: accelerators other than CUDA, and what
+train_ch6 does when the network fails."""
 
 import pytest
 
@@ -49,3 +50,40 @@ def test_a_failure_the_image_size_is_not_why_passes_through_unchanged(network, r
         d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.01, device="cpu")
     assert traced == ([224, None] if resize else [224])  # looked into, then let through
     assert net.training  # the trace ran in evaluation mode; training mode is back
+
+
+# The machines here have no accelerator, so these borrow one: PyTorch's device modules
+# report one device and its name, as torch.xpu and torch.backends.mps do on such machines.
+def test_an_intel_gpu_is_named_not_called_a_cpu(monkeypatch):
+    monkeypatch.setattr(torch.xpu, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.xpu, "get_device_name",
+                        lambda device=None: "Intel(R) Data Center GPU Max 1100")
+    assert d2l.describe_device("xpu:0") == "Intel(R) Data Center GPU Max 1100 (xpu:0)"
+    monkeypatch.delenv("D2LUTILS_BUDGET", raising=False)  # the suite's quick setting
+    assert d2l.choose_budget("xpu:0").name == "short"  # the full budget is planned for CUDA
+    with pytest.raises(ValueError, match="^PyTorch has no device 'xpu:1' here: it sees 1 xpu "
+                                         "device\\."):
+        d2l.describe_device("xpu:1")
+
+
+@pytest.mark.parametrize("has_device_count", [True, False], ids=["torch>=2.4", "torch-2.3"])
+def test_apples_gpu_is_found_and_named(has_device_count, monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "get_name", lambda: "Apple M2", raising=False)
+    if has_device_count:
+        monkeypatch.setattr(torch.mps, "device_count", lambda: 1)
+    else:  # torch.mps.device_count came in 2.4: is_available answers instead
+        monkeypatch.delattr(torch.mps, "device_count", raising=False)
+    assert d2l.describe_device("mps") == "Apple M2 (mps)"
+    monkeypatch.delattr(torch.backends.mps, "get_name")  # releases that cannot name it
+    assert d2l.describe_device("mps:0") == "MPS device (mps:0)"
+    with pytest.raises(ValueError, match="^PyTorch has no device 'mps:1' here: it sees 1 mps"):
+        d2l.describe_device("mps:1")
+
+
+def test_a_mac_without_metal_has_no_mps_device(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.delattr(torch.mps, "device_count", raising=False)
+    with pytest.raises(ValueError, match="^PyTorch has no device 'mps' here: it sees 0 mps "
+                                         "devices\\."):
+        d2l.describe_device("mps")
