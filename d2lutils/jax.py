@@ -44,9 +44,9 @@ def try_gpu():
 
 def describe_device(device):
     """The device's name, for saying where results came from."""
-    if _device(device).platform == "gpu":
-        return f"{device.device_kind} ({device})"
-    return f"CPU: {cpu_description()}"
+    if _device(device).platform == "cpu":
+        return f"CPU: {cpu_description()}"
+    return f"{device.device_kind} ({device})"  # a GPU, or a TPU such as Colab's
 
 
 def choose_budget(device):

@@ -37,10 +37,24 @@ def describe_device(device):
     """The device's name, for saying where results came from."""
     spec = _device_spec(device)
     if spec.device_type == "GPU":
-        gpu = tf.config.list_physical_devices("GPU")[spec.device_index or 0]
+        gpu = _physical_gpu(spec.device_index or 0)
         name = tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
         return f"{name} ({device})"
     return f"CPU: {cpu_description()}"
+
+
+def _physical_gpu(index):
+    """The physical GPU behind logical GPU `index`. TensorFlow numbers its logical GPUs
+    over the visible physical ones in order (tf.config.set_visible_devices may hide
+    some), one each, or several for a GPU split with set_logical_device_configuration
+    (in the order given, unless experimental_device_ordinal reorders them)."""
+    last = -1
+    for gpu in tf.config.get_visible_devices("GPU"):
+        last += len(tf.config.get_logical_device_configuration(gpu) or [gpu])
+        if index <= last:
+            return gpu
+    raise ValueError(f"TensorFlow has no logical GPU {index}: its visible GPUs make "
+                     f"{last + 1}.")
 
 
 def choose_budget(device):

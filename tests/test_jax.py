@@ -1,4 +1,5 @@
-"""d2lutils.jax beyond the shared contract: JAX's explicit seeds make runs repeatable."""
+"""d2lutils.jax beyond the shared contract: JAX's explicit seeds make runs repeatable,
+and an accelerator is named whatever its platform."""
 
 import numpy as np
 import pytest
@@ -81,3 +82,16 @@ def test_dropout_is_on_in_training_and_off_in_evaluation(fashion_dir):
     first, second = np.asarray(net(X)), np.asarray(net(X))
     assert not np.array_equal(first, second)
     assert 0.4 < (first == 0).mean() < 0.6
+
+
+class BorrowedTPU:
+    """What describe_device reads of a Colab TPU: the machines here have none."""
+    platform, device_kind = "tpu", "TPU v5 lite"
+
+    def __str__(self):
+        return "TPU_0(host=0,(0,0,0,0))"
+
+
+def test_a_tpu_is_named_not_called_a_cpu(monkeypatch):
+    monkeypatch.setattr(d2l, "_device", lambda device: device)  # let the stand-in through
+    assert d2l.describe_device(BorrowedTPU()) == "TPU v5 lite (TPU_0(host=0,(0,0,0,0)))"

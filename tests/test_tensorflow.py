@@ -1,4 +1,5 @@
-"""d2lutils.tensorflow beyond the shared contract: the many spellings of a device's name.
+"""d2lutils.tensorflow beyond the shared contract: the many spellings of a device's name,
+and the physical GPU behind a logical one.
 
 TensorFlow, asked in eager mode for a device the machine lacks, runs the work on
 another one without a word; the module parses the name to refuse such a device
@@ -29,3 +30,29 @@ def test_a_device_spec_is_taken_as_its_name():
 def test_a_name_that_is_no_device_is_refused():
     with pytest.raises(ValueError, match="'tpu:one' is not a TensorFlow device name"):
         d2l.describe_device("tpu:one")
+
+
+# The machines here have no GPU, so this one borrows three logical GPUs from two
+# physical ones: TensorFlow's device listing is replaced by what it reports there.
+@pytest.mark.parametrize("visible, expected", [
+    (["GPU:0", "GPU:1"], ["GPU:0", "GPU:0", "GPU:1"]),  # GPU:0 split in two
+    (["GPU:1"], ["GPU:1"]),  # GPU:0 hidden by set_visible_devices
+], ids=["split", "hidden"])
+def test_a_logical_gpu_is_named_after_the_physical_gpu_behind_it(visible, expected,
+                                                                 monkeypatch):
+    physical = {name: tf.config.PhysicalDevice(f"/physical_device:{name}", "GPU")
+                for name in ["GPU:0", "GPU:1"]}
+    splits = {"GPU:0": [tf.config.LogicalDeviceConfiguration()] * 2, "GPU:1": None}
+    logical = [tf.config.LogicalDevice("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]
+    logical += [tf.config.LogicalDevice(f"/job:localhost/replica:0/task:0/device:GPU:{i}",
+                                        "GPU") for i in range(len(expected))]
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: logical)
+    monkeypatch.setattr(tf.config, "get_visible_devices",
+                        lambda kind=None: [physical[name] for name in visible])
+    monkeypatch.setattr(tf.config, "get_logical_device_configuration",
+                        lambda gpu: splits[gpu.name.removeprefix("/physical_device:")])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda gpu: {"device_name": f"the GPU at {gpu.name}"})
+    for index, name in enumerate(expected):
+        assert (d2l.describe_device(f"/GPU:{index}")
+                == f"the GPU at /physical_device:{name} (/GPU:{index})")
