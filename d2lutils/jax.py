@@ -46,7 +46,7 @@ def describe_device(device):
     """The device's name, for saying where results came from."""
     if _device(device).platform == "cpu":
         return f"CPU: {cpu_description()}"
-    return f"{device.device_kind} ({device})"  # a GPU, or a TPU such as Colab's
+    return f"{device.device_kind} ({device})"  # a GPU or a TPU
 
 
 def choose_budget(device):

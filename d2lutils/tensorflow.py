@@ -45,16 +45,18 @@ def describe_device(device):
 
 def _physical_gpu(index):
     """The physical GPU behind logical GPU `index`. TensorFlow numbers its logical GPUs
-    over the visible physical ones in order (tf.config.set_visible_devices may hide
-    some), one each, or several for a GPU split with set_logical_device_configuration
+    over the visible physical GPUs in physical order (tf.config.set_visible_devices may
+    hide some), one each, or several for a GPU split with set_logical_device_configuration
     (in the order given, unless experimental_device_ordinal reorders them)."""
-    last = -1
-    for gpu in tf.config.get_visible_devices("GPU"):
-        last += len(tf.config.get_logical_device_configuration(gpu) or [gpu])
-        if index <= last:
-            return gpu
-    raise ValueError(f"TensorFlow has no logical GPU {index}: its visible GPUs make "
-                     f"{last + 1}.")
+    visible, remaining = tf.config.get_visible_devices("GPU"), index
+    for gpu in tf.config.list_physical_devices("GPU"):
+        if gpu in visible:
+            logical = len(tf.config.get_logical_device_configuration(gpu) or [gpu])
+            if remaining < logical:
+                return gpu
+            remaining -= logical
+    # Not reached after _device_spec, which checked the index against the logical GPUs.
+    raise ValueError(f"TensorFlow has no logical GPU {index}.")
 
 
 def choose_budget(device):

@@ -55,9 +55,13 @@ def _accelerator_name(device):
     return f"{device.type.upper()} device"
 
 
+# The GPUs PyTorch drives: NVIDIA's and AMD's (cuda), Apple's (mps) and Intel's (xpu).
+_GPU_TYPES = ("cuda", "mps", "xpu")
+
+
 def choose_budget(device):
     """The run budget for `device`: full on a GPU, short on a CPU (see d2lutils.budget)."""
-    return _choose_budget(has_gpu=_device(device).type == "cuda")
+    return _choose_budget(has_gpu=_device(device).type in _GPU_TYPES)
 
 
 def _device(device):
@@ -72,10 +76,7 @@ def _device(device):
     if device.type == "cpu":
         return device
     backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, torch.xpu, ...
-    if hasattr(backend, "device_count"):
-        count = backend.device_count()
-    else:  # torch.mps gained device_count in 2.4 (pytorch#124676); a Mac has one GPU
-        count = int(device.type == "mps" and torch.backends.mps.is_available())
+    count = backend.device_count() if hasattr(backend, "device_count") else 0
     if (device.index or 0) >= count:
         raise ValueError(f"PyTorch has no device {str(device)!r} here: it sees {count} "
                          f"{device.type} device{'' if count == 1 else 's'}. try_gpu() picks "

@@ -36,8 +36,9 @@ def test_a_name_that_is_no_device_is_refused():
 # physical ones: TensorFlow's device listing is replaced by what it reports there.
 @pytest.mark.parametrize("visible, expected", [
     (["GPU:0", "GPU:1"], ["GPU:0", "GPU:0", "GPU:1"]),  # GPU:0 split in two
+    (["GPU:1", "GPU:0"], ["GPU:0", "GPU:0", "GPU:1"]),  # made visible in another order
     (["GPU:1"], ["GPU:1"]),  # GPU:0 hidden by set_visible_devices
-], ids=["split", "hidden"])
+], ids=["split", "visible-in-another-order", "hidden"])
 def test_a_logical_gpu_is_named_after_the_physical_gpu_behind_it(visible, expected,
                                                                  monkeypatch):
     physical = {name: tf.config.PhysicalDevice(f"/physical_device:{name}", "GPU")
@@ -47,6 +48,8 @@ def test_a_logical_gpu_is_named_after_the_physical_gpu_behind_it(visible, expect
     logical += [tf.config.LogicalDevice(f"/job:localhost/replica:0/task:0/device:GPU:{i}",
                                         "GPU") for i in range(len(expected))]
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: logical)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [
+        physical["GPU:0"], physical["GPU:1"]])
     monkeypatch.setattr(tf.config, "get_visible_devices",
                         lambda kind=None: [physical[name] for name in visible])
     monkeypatch.setattr(tf.config, "get_logical_device_configuration",
