@@ -5,8 +5,10 @@ one image at a time on the CPU before batching: PIL in torchvision workers
 and Gluon's transforms in DataLoader workers, as d2l's PyTorch and MXNet
 loaders do, and a per-example tf.data map. (d2l's own TensorFlow loader
 already resizes whole batches; the per-example map is the image-by-image
-equivalent.) These are what the chapter's loaders (uint8 on the device, one
-resize per batch) are measured against.
+equivalent. d2l's JAX loader is its TensorFlow loader with the batches
+turned into NumPy arrays, so JAX's reference is the same per-example map,
+each batch then handed to JAX.) These are what the chapter's loaders (uint8
+on the device, one resize per batch) are measured against.
 """
 
 NUM_WORKERS = 4  # what d2l's get_dataloader_workers() returns
@@ -51,6 +53,22 @@ def tensorflow_loader(images, labels, batch_size, size):
             .map(resize_one, num_parallel_calls=tf.data.AUTOTUNE)
             .batch(batch_size)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def jax_loader(images, labels, batch_size, size):
+    """An iterable of (float32 NHWC in [0, 1], int32) JAX arrays, resized per image by tf.data."""
+    import jax
+
+    pipeline = tensorflow_loader(images, labels, batch_size, size)
+
+    class NumPyBatchesToJAX:
+        # As d2l's JAX loader does (tfds.as_numpy), each pass reads the tf.data
+        # pipeline as NumPy arrays; here each batch is then put on JAX's device.
+        def __iter__(self):
+            for X, y in pipeline.as_numpy_iterator():
+                yield jax.device_put(X), jax.device_put(y)
+
+    return NumPyBatchesToJAX()
 
 
 def mxnet_loader(images, labels, batch_size, size, num_workers=NUM_WORKERS):

@@ -1,19 +1,27 @@
 """Loader speed: Fashion-MNIST at 224x224, resized per image vs per batch (ours).
 
-    .venv/bin/python benchmarks/loader_speed.py          # PyTorch and TensorFlow
+    .venv/bin/python benchmarks/loader_speed.py          # PyTorch, TensorFlow and JAX
     .venv-mxnet/bin/python benchmarks/loader_speed.py    # MXNet, in its own environment
     python benchmarks/loader_speed.py --frameworks tensorflow --batches 20
 
 For each framework installed in the environment it runs in, both loaders
 deliver `--batches` batches of 128 images enlarged to 224x224, and we count
 images per second, with each batch made ready on the device (no training, so
-only the data path is timed). The result goes to
+only the data path is timed). The two loaders take turns `--repeats` times;
+the result keeps every run and reports the median, as speeds on two shared
+cores vary from run to run. It goes to
 benchmarks/results/loader_speed-cpu-<frameworks>.json.
+
+glibc's malloc settings change these speeds (a resized batch is 25.7 MB of
+fresh memory), so any that are set are named with the hardware and in the
+file name, and such a run never overwrites the plain one.
 """
 
 import argparse
 import importlib.util
+import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,7 +31,12 @@ import d2l_style  # noqa: E402  (the reference pipelines, next to this file)
 import report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("torch", "tensorflow", "mxnet")
+FRAMEWORKS = ("torch", "tensorflow", "jax", "mxnet")
+WARMUP_BATCHES = 2  # fetched untimed before each timed run
+# glibc's malloc settings (see mallopt(3)): they decide how often freed batches
+# go back to the kernel and must be faulted in again page by page.
+MALLOC_VARIABLES = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
+                    "MALLOC_TOP_PAD_", "GLIBC_TUNABLES")
 
 
 def loaders(framework, images, labels, batch_size):
@@ -38,6 +51,9 @@ def loaders(framework, images, labels, batch_size):
     elif framework == "tensorflow":
         per_image = d2l_style.tensorflow_loader(images, labels, batch_size, 224)
         wait = lambda X: X.numpy()  # noqa: E731  (forces the value to exist)
+    elif framework == "jax":
+        per_image = d2l_style.jax_loader(images, labels, batch_size, 224)
+        wait = lambda X: X.block_until_ready()  # noqa: E731  (JAX dispatches asynchronously)
     else:
         per_image = d2l_style.mxnet_loader(images, labels, batch_size, 224)
         wait = lambda X: X.wait_to_read()  # noqa: E731  (MXNet computes asynchronously)
@@ -46,7 +62,7 @@ def loaders(framework, images, labels, batch_size):
     return per_image, ours, wait
 
 
-def images_per_sec(loader, wait, num_batches, warmup=2):
+def images_per_sec(loader, wait, num_batches, warmup=WARMUP_BATCHES):
     """Images per second over `num_batches` batches, after `warmup` untimed ones."""
     count, start = 0, None
     batches = iter(loader)
@@ -64,6 +80,48 @@ def images_per_sec(loader, wait, num_batches, warmup=2):
     return count / (time.perf_counter() - start)
 
 
+def malloc_settings():
+    """{variable: value} of glibc's malloc settings set in the environment."""
+    return {name: os.environ[name] for name in MALLOC_VARIABLES if os.environ.get(name)}
+
+
+def default_path(frameworks):
+    """Where a run of these frameworks is stored; one under malloc settings has its own file."""
+    name = "-".join(frameworks) + ("-malloc-set" if malloc_settings() else "")
+    return ROOT / "benchmarks" / "results" / f"loader_speed-cpu-{name}.json"
+
+
+def page_faults():
+    """Minor page faults of this process so far (None where the OS does not count them).
+
+    Each is a page of memory the kernel had to map in on first touch; worker
+    processes are not counted."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def median_speeds(per_image, ours, wait, num_batches, repeats):
+    """Both loaders timed in turn `repeats` times: their median images/s, every run,
+    and the page faults per batch in each run."""
+    runs = {"per_image": [], "ours": []}
+    faults = {"per_image": [], "ours": []}
+    for _ in range(repeats):
+        for name, loader in (("per_image", per_image), ("ours", ours)):
+            before = page_faults()
+            runs[name].append(images_per_sec(loader, wait, num_batches))
+            after = page_faults()
+            fetched = WARMUP_BATCHES + num_batches
+            faults[name].append(None if before is None else (after - before) / fetched)
+    speeds = {name: statistics.median(values) for name, values in runs.items()}
+    speeds["speedup"] = speeds["ours"] / speeds["per_image"]
+    speeds["runs"] = runs
+    speeds["page_faults_per_batch"] = faults
+    return speeds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     installed = [name for name in FRAMEWORKS if importlib.util.find_spec(name) is not None]
@@ -71,39 +129,47 @@ def main(argv=None):
                         help=f"default: those installed here ({', '.join(installed) or 'none'})")
     parser.add_argument("--batches", type=int, default=40, help="timed batches per loader")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per loader")
     parser.add_argument("--out", type=Path, help="JSON result (default: "
                         "benchmarks/results/loader_speed-cpu-<frameworks>.json)")
     args = parser.parse_args(argv)
-    if args.batches < 1 or args.batch_size < 1:
-        parser.error("--batches and --batch-size must be positive")
+    if args.batches < 1 or args.batch_size < 1 or args.repeats < 1:
+        parser.error("--batches, --batch-size and --repeats must be positive")
     missing = [name for name in args.frameworks if importlib.util.find_spec(name) is None]
     if missing or not args.frameworks:
         parser.error(f"not installed in this environment: {', '.join(missing) or 'any framework'}"
                      f"; run the benchmark with the Python of an environment that has it "
-                     f"(.venv for torch and tensorflow, .venv-mxnet for mxnet)")
+                     f"(.venv for torch, tensorflow and jax, .venv-mxnet for mxnet)")
+    if "jax" in args.frameworks and importlib.util.find_spec("tensorflow") is None:
+        parser.error("JAX's reference pipeline is d2l's, which reads the images with tf.data: "
+                     "install tensorflow next to jax, or leave jax out of --frameworks")
 
     from d2lutils import data
     from d2lutils.hardware import cpu_description
 
     fashion = data.load_fashion_mnist()
-    count = min(len(fashion.train_labels), (args.batches + 2) * args.batch_size)
+    count = min(len(fashion.train_labels), (WARMUP_BATCHES + args.batches) * args.batch_size)
     images, labels = fashion.train_images[:count], fashion.train_labels[:count]
+    hardware = f"CPU: {cpu_description()}"
+    malloc = malloc_settings()
+    if malloc:
+        hardware += ", glibc malloc set by " + ", ".join(f"{name}={value}"
+                                                         for name, value in malloc.items())
     result = {"benchmark": "loader_speed",
               "date": report.utc_now(),
-              "hardware": f"CPU: {cpu_description()}", "python": platform.python_version(),
+              "hardware": hardware, "python": platform.python_version(),
               "settings": {"batch_size": args.batch_size, "batches": args.batches, "size": 224,
+                           "repeats": args.repeats,
                            "per_image_workers": d2l_style.NUM_WORKERS},
               "frameworks": {}}
     for framework in sorted(args.frameworks, key=FRAMEWORKS.index):
         per_image, ours, wait = loaders(framework, images, labels, args.batch_size)
-        speeds = {"per_image": images_per_sec(per_image, wait, args.batches),
-                  "ours": images_per_sec(ours, wait, args.batches)}
-        speeds["speedup"] = speeds["ours"] / speeds["per_image"]
+        speeds = median_speeds(per_image, ours, wait, args.batches, args.repeats)
         result["frameworks"][framework] = speeds
         print(f"{framework:<10} per image {speeds['per_image']:>9,.0f} images/s   "
-              f"ours {speeds['ours']:>9,.0f} images/s   {speeds['speedup']:.1f}x")
-    default = ROOT / "benchmarks" / "results" / f"loader_speed-cpu-{'-'.join(result['frameworks'])}.json"
-    return report.write_json(result, args.out or default)
+              f"ours {speeds['ours']:>9,.0f} images/s   {speeds['speedup']:.1f}x   "
+              f"(median of {args.repeats})")
+    return report.write_json(result, args.out or default_path(result["frameworks"]))
 
 
 if __name__ == "__main__":
