@@ -8,18 +8,16 @@ For each framework installed in the environment it runs in, both loaders
 deliver `--batches` batches of 128 images enlarged to 224x224, and we count
 images per second, with each batch made ready on the device (no training, so
 only the data path is timed). The two loaders take turns `--repeats` times;
-the result keeps every run and reports the median, as speeds on two shared
-cores vary from run to run. It goes to
+the result keeps every run and the median of each loader's runs, as speeds on
+two shared cores vary from run to run. It goes to
 benchmarks/results/loader_speed-cpu-<frameworks>.json.
 
-glibc's malloc settings change these speeds (a resized batch is 25.7 MB of
-fresh memory), so any that are set are named with the hardware and in the
-file name, and such a run never overwrites the plain one.
+JAX's reference pipeline reads the images with tf.data, as d2l's JAX loader
+does, so JAX is measured only where TensorFlow is installed too.
 """
 
 import argparse
 import importlib.util
-import os
 import platform
 import statistics
 import sys
@@ -33,10 +31,6 @@ import report  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ("torch", "tensorflow", "jax", "mxnet")
 WARMUP_BATCHES = 2  # fetched untimed before each timed run
-# glibc's malloc settings (see mallopt(3)): they decide how often freed batches
-# go back to the kernel and must be faulted in again page by page.
-MALLOC_VARIABLES = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
-                    "MALLOC_TOP_PAD_", "GLIBC_TUNABLES")
 
 
 def loaders(framework, images, labels, batch_size):
@@ -62,7 +56,7 @@ def loaders(framework, images, labels, batch_size):
     return per_image, ours, wait
 
 
-def images_per_sec(loader, wait, num_batches, warmup=WARMUP_BATCHES):
+def images_per_sec(loader, wait, num_batches, warmup):
     """Images per second over `num_batches` batches, after `warmup` untimed ones."""
     count, start = 0, None
     batches = iter(loader)
@@ -80,53 +74,32 @@ def images_per_sec(loader, wait, num_batches, warmup=WARMUP_BATCHES):
     return count / (time.perf_counter() - start)
 
 
-def malloc_settings():
-    """{variable: value} of glibc's malloc settings set in the environment."""
-    return {name: os.environ[name] for name in MALLOC_VARIABLES if os.environ.get(name)}
-
-
-def default_path(frameworks):
-    """Where a run of these frameworks is stored; one under malloc settings has its own file."""
-    name = "-".join(frameworks) + ("-malloc-set" if malloc_settings() else "")
-    return ROOT / "benchmarks" / "results" / f"loader_speed-cpu-{name}.json"
-
-
-def page_faults():
-    """Minor page faults of this process so far (None where the OS does not count them).
-
-    Each is a page of memory the kernel had to map in on first touch; worker
-    processes are not counted."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
 def median_speeds(per_image, ours, wait, num_batches, repeats):
-    """Both loaders timed in turn `repeats` times: their median images/s, every run,
-    and the page faults per batch in each run."""
+    """Both loaders timed in turn `repeats` times: every run's images/s and each loader's
+    median; the speed-up is the ratio of the two medians."""
     runs = {"per_image": [], "ours": []}
-    faults = {"per_image": [], "ours": []}
     for _ in range(repeats):
         for name, loader in (("per_image", per_image), ("ours", ours)):
-            before = page_faults()
-            runs[name].append(images_per_sec(loader, wait, num_batches))
-            after = page_faults()
-            fetched = WARMUP_BATCHES + num_batches
-            faults[name].append(None if before is None else (after - before) / fetched)
+            runs[name].append(images_per_sec(loader, wait, num_batches, warmup=WARMUP_BATCHES))
     speeds = {name: statistics.median(values) for name, values in runs.items()}
     speeds["speedup"] = speeds["ours"] / speeds["per_image"]
     speeds["runs"] = runs
-    speeds["page_faults_per_batch"] = faults
     return speeds
+
+
+def measurable():
+    """The frameworks installed here that can be measured: JAX only next to TensorFlow."""
+    def installed(name):
+        return importlib.util.find_spec(name) is not None
+    return [name for name in FRAMEWORKS
+            if installed(name) and (name != "jax" or installed("tensorflow"))]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    installed = [name for name in FRAMEWORKS if importlib.util.find_spec(name) is not None]
-    parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=installed,
-                        help=f"default: those installed here ({', '.join(installed) or 'none'})")
+    here = measurable()
+    parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=here,
+                        help=f"default: those measurable here ({', '.join(here) or 'none'})")
     parser.add_argument("--batches", type=int, default=40, help="timed batches per loader")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per loader")
@@ -141,7 +114,7 @@ def main(argv=None):
                      f"; run the benchmark with the Python of an environment that has it "
                      f"(.venv for torch, tensorflow and jax, .venv-mxnet for mxnet)")
     if "jax" in args.frameworks and importlib.util.find_spec("tensorflow") is None:
-        parser.error("JAX's reference pipeline is d2l's, which reads the images with tf.data: "
+        parser.error("JAX's reference pipeline is a per-image tf.data map, as TensorFlow's: "
                      "install tensorflow next to jax, or leave jax out of --frameworks")
 
     from d2lutils import data
@@ -150,26 +123,25 @@ def main(argv=None):
     fashion = data.load_fashion_mnist()
     count = min(len(fashion.train_labels), (WARMUP_BATCHES + args.batches) * args.batch_size)
     images, labels = fashion.train_images[:count], fashion.train_labels[:count]
-    hardware = f"CPU: {cpu_description()}"
-    malloc = malloc_settings()
-    if malloc:
-        hardware += ", glibc malloc set by " + ", ".join(f"{name}={value}"
-                                                         for name, value in malloc.items())
+    frameworks = sorted(args.frameworks, key=FRAMEWORKS.index)
     result = {"benchmark": "loader_speed",
               "date": report.utc_now(),
-              "hardware": hardware, "python": platform.python_version(),
+              "hardware": f"CPU: {cpu_description()}", "python": platform.python_version(),
+              "versions": {},
               "settings": {"batch_size": args.batch_size, "batches": args.batches, "size": 224,
                            "repeats": args.repeats,
                            "per_image_workers": d2l_style.NUM_WORKERS},
               "frameworks": {}}
-    for framework in sorted(args.frameworks, key=FRAMEWORKS.index):
+    for framework in frameworks:
         per_image, ours, wait = loaders(framework, images, labels, args.batch_size)
         speeds = median_speeds(per_image, ours, wait, args.batches, args.repeats)
         result["frameworks"][framework] = speeds
+        result["versions"][framework] = sys.modules[framework].__version__
         print(f"{framework:<10} per image {speeds['per_image']:>9,.0f} images/s   "
               f"ours {speeds['ours']:>9,.0f} images/s   {speeds['speedup']:.1f}x   "
               f"(median of {args.repeats})")
-    return report.write_json(result, args.out or default_path(result["frameworks"]))
+    default = ROOT / "benchmarks" / "results" / f"loader_speed-cpu-{'-'.join(frameworks)}.json"
+    return report.write_json(result, args.out or default)
 
 
 if __name__ == "__main__":

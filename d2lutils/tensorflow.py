@@ -92,7 +92,7 @@ class FashionMNISTBatches:
     there, so no image crosses from the host in a training step. On the 2-core
     test CPU this loader delivered 2.2 times as many images per second as a
     tf.data pipeline resizing image by image
-    (median of three runs, benchmarks/results/loader_speed-cpu-torch-tensorflow-jax.json).
+    (medians of three runs each, benchmarks/results/loader_speed-cpu-torch-tensorflow-jax.json).
     """
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
