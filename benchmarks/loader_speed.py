@@ -109,13 +109,16 @@ def main(argv=None):
     if args.batches < 1 or args.batch_size < 1 or args.repeats < 1:
         parser.error("--batches, --batch-size and --repeats must be positive")
     missing = [name for name in args.frameworks if importlib.util.find_spec(name) is None]
+    # JAX asked for, or the only framework here: its reference needs TensorFlow.
+    wants_jax = "jax" in args.frameworks or (not args.frameworks
+                                             and importlib.util.find_spec("jax") is not None)
+    if not missing and wants_jax and importlib.util.find_spec("tensorflow") is None:
+        parser.error("JAX's reference pipeline is a per-image tf.data map, as TensorFlow's: "
+                     "install tensorflow next to jax, or leave jax out of --frameworks")
     if missing or not args.frameworks:
         parser.error(f"not installed in this environment: {', '.join(missing) or 'any framework'}"
                      f"; run the benchmark with the Python of an environment that has it "
                      f"(.venv for torch, tensorflow and jax, .venv-mxnet for mxnet)")
-    if "jax" in args.frameworks and importlib.util.find_spec("tensorflow") is None:
-        parser.error("JAX's reference pipeline is a per-image tf.data map, as TensorFlow's: "
-                     "install tensorflow next to jax, or leave jax out of --frameworks")
 
     from d2lutils import data
     from d2lutils.hardware import cpu_description

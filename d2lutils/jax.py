@@ -72,7 +72,7 @@ class FashionMNISTBatches:
     test CPU this loader delivered 1.1 times as many images per second as a
     tf.data pipeline resizing image by image, its batches handed to JAX
     (medians of three runs each, benchmarks/results/loader_speed-cpu-torch-tensorflow-jax.json;
-    the least steady loader on the test CPU: 1.9 times in the run of commit 0781914).
+    it varied most between benchmark runs: 1.9 times in the run of commit 0781914).
     With shuffle=True each pass draws a new order from a key split off
     jax.random.key(seed): the same seed gives the same sequence of orders.
     """
