@@ -77,6 +77,11 @@ def test_train_speed_says_when_there_is_no_gpu():
         train_speed.main(["--device", "cuda"])
 
 
+# d2l's PyTorch loader starts its DataLoader workers by fork, PyTorch's default on
+# Linux, and the reference copies it; Python 3.12+ warns about any fork from a
+# process with threads (here PyTorch's own).
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork"
+                            ":DeprecationWarning")
 def test_loader_speed_measures_every_installed_framework(tmp_path, fashion_dir):
     out = tmp_path / "loaders.json"
     measurable = [name for name in loader_speed.FRAMEWORKS if frameworks.installed(name)
