@@ -421,6 +421,13 @@ def _leaf_layers(net):
 
 def _init_glorot(module):
     if isinstance(module, (nn.Linear, nn.Conv2d)):
-        nn.init.xavier_uniform_(module.weight)
+        # Drawn in the standard layout, then copied in: random numbers fill a tensor in
+        # memory order, so a weight already channels-last (as DDP needs it, see
+        # d2lutils.train) would otherwise get other values from the same seed.
+        weight = torch.empty(module.weight.shape, dtype=module.weight.dtype,
+                             device=module.weight.device)
+        nn.init.xavier_uniform_(weight)
+        with torch.no_grad():
+            module.weight.copy_(weight)
         if module.bias is not None:
             nn.init.zeros_(module.bias)

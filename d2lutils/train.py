@@ -54,6 +54,8 @@ share of every batch (--batch-size is the batch of all processes together
 and must divide among them), the gradients are averaged across processes
 (NCCL between GPUs; gloo with --device cpu), and the first process prints
 and writes the run folder. A resumed run needs the same number of processes.
+One process under torchrun (--nproc-per-node=1) trains exactly what a plain
+run does, through DDP: a way to try that path on one GPU.
   one machine, 4 GPUs:
     torchrun --nproc-per-node=4 -m d2lutils.train --framework torch
   two machines, 8 GPUs each (run on both, the first one's address as endpoint;
@@ -157,9 +159,14 @@ def fail(message):
 
 
 def distributed_settings(args):
-    """(rank, number of processes, local rank), from what torchrun sets; (0, 1, None) alone."""
+    """(rank, number of processes, local rank), from what torchrun sets; (0, 1, None) alone.
+
+    PyTorch under torchrun trains data parallel even as one process: exactly what a
+    plain run trains, but through the process group and DDP, so that one GPU can try
+    the path that several take.
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
+    if world_size == 1 and not (args.framework == "torch" and "LOCAL_RANK" in os.environ):
         return 0, 1, None
     if args.framework != "torch":
         fail(f"{world_size} processes were started (WORLD_SIZE={world_size}), but data "
@@ -230,17 +237,19 @@ def run(args, d2l, rank, world_size, local_rank):
     if settings["num_train"] < world_size:
         fail(f"--num-train {settings['num_train']} gives {world_size} processes less than "
              f"an image each; use at least {world_size}.")
-    if world_size > 1:
+    distributed = local_rank is not None
+    if distributed:
         join_processes(device)
     try:
-        return train(args, d2l, device, settings, num_epochs, budget.name, rank, world_size)
+        return train(args, d2l, device, settings, num_epochs, budget.name, rank, world_size,
+                     distributed)
     finally:
-        if world_size > 1:
+        if distributed:
             import torch.distributed
             torch.distributed.destroy_process_group()
 
 
-def train(args, d2l, device, settings, num_epochs, budget_name, rank, world_size):
+def train(args, d2l, device, settings, num_epochs, budget_name, rank, world_size, distributed):
     checkpoint = Checkpoint(args.run_dir, settings, seed=args.seed, writer=rank == 0)
     epochs_done = same_in_every_process(epochs_saved(checkpoint, args.resume), world_size,
                                         args.run_dir)
@@ -252,7 +261,8 @@ def train(args, d2l, device, settings, num_epochs, budget_name, rank, world_size
               f" already. Ask for more with --epochs.")
         return None
     print(f"AlexNet in {FRAMEWORKS[args.framework][0]} on {d2l.describe_device(device)}"
-          + (f", {world_size} processes" if world_size > 1 else "") + f"; {budget_name} "
+          + (f", {world_size} process{'es' if world_size > 1 else ''}" if distributed else "")
+          + f"; {budget_name} "
           f"budget, {num_epochs} epoch{'s' if num_epochs > 1 else ''}, " + ", ".join(
               f"{key} {value}" for key, value in settings.items()
               if key not in ("framework", "network", "image_size", "processes")) + ".")
@@ -266,12 +276,13 @@ def train(args, d2l, device, settings, num_epochs, budget_name, rank, world_size
     except (DataError, ValueError) as error:  # missing or corrupt files, too many images asked
         problem = str(error)
     same_in_every_process(problem, world_size, args.run_dir)  # all stop, or none
-    if world_size > 1:
+    if distributed:
         net, train_iter = data_parallel(net, train_iter, device, rank, world_size)
     history = d2l.train_ch6(net, train_iter, test_iter, num_epochs, settings["lr"], device,
                             settings["momentum"], checkpoint=checkpoint, **extra)
-    if world_size > 1:
+    if distributed:
         check_replicas_agree(net, world_size)
+    if world_size > 1:
         print(f"The {world_size} replicas end with the same weights (checked). The speed "
               f"above is one process's; together they trained about "
               f"{world_size * history.examples_per_sec:.1f} examples/sec.")
@@ -461,8 +472,8 @@ class ShardedBatches:
     averages the gradients, so together they take the step one process would
     take on the whole batch. A last, short batch is cut to a multiple of
     world_size, so that every process takes the same steps on equal shares.
-    Each process then reseeds with its rank added, so that dropout draws
-    different masks in different processes.
+    With several processes, each then reseeds with its rank added, so that
+    dropout draws different masks in different processes.
     """
 
     def __init__(self, batches, rank, world_size):
@@ -478,9 +489,11 @@ class ShardedBatches:
         batches = self.batches
         order = torch.randperm(len(batches.labels), device=batches.device)
         # train_ch6 seeded this epoch with torch.manual_seed; from that seed and the
-        # rank, each process makes a seed of its own for its dropout masks.
-        torch.manual_seed(int(np.random.SeedSequence(
-            [torch.initial_seed(), self.rank]).generate_state(1)[0]))
+        # rank, each of several processes makes a seed of its own for its dropout
+        # masks. One process keeps the epoch's seed: it trains what a plain run does.
+        if self.world_size > 1:
+            torch.manual_seed(int(np.random.SeedSequence(
+                [torch.initial_seed(), self.rank]).generate_state(1)[0]))
         for start in range(0, len(order), batches.batch_size):
             batch = order[start:start + batches.batch_size]
             batch = batch[:len(batch) - len(batch) % self.world_size]

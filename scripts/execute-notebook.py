@@ -15,7 +15,10 @@ outputs are checked for what a reader should never see stored: log lines or
 warnings on stderr, an error, terminal colour codes, a path on the machine
 that ran it. Anything found is listed by cell, and the command ends with
 status 1; the notebook is written all the same, so a long run is never lost.
-`--check` only checks, executing nothing.
+A cell that fails stops its notebook, which is written up to that cell, and
+the command goes on to the next one and ends with status 3; SIGTERM (a time
+limit, say) does the same to the cell running. `--check` only checks,
+executing nothing.
 """
 
 import argparse
@@ -23,12 +26,16 @@ import re
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 # A file or folder of the machine that ran the notebook: a home, the scratch
-# space, Colab's working folder, an installed package. Debian's data folder
-# (/usr/share/datasets) names a package a reader can install, so it may stay.
-LOCAL_PATH = re.compile(r"(?<![\w.~-])(?:/(?:home|root|tmp|work|content|Users)/|[A-Z]:\\Users\\)"
-                        r"|site-packages|dist-packages")
+# space, Colab's working folder, a server's data and software folders, an
+# installed package, this checkout. Debian's data folder (/usr/share/datasets)
+# names a package a reader can install, so it may stay.
+LOCAL_PATH = re.compile(
+    r"(?<![\w.~-])(?:/(?:home|root|tmp|work|workspace|content|Users|opt|srv|mnt|var|private)/"
+    r"|[A-Z]:[\\/]Users[\\/])|site-packages|dist-packages|" + re.escape(str(ROOT)))
 ANSI_ESCAPE = re.compile(r"\x1b\[")
+FAILED = 3  # exit status where a cell failed; 1 where only stored outputs need attention
 
 
 def output_text(output):
@@ -38,7 +45,8 @@ def output_text(output):
     if output["output_type"] == "error":
         return "\n".join(output.get("traceback", []))
     data = output.get("data", {})
-    return "".join("".join(data[kind]) for kind in ("text/plain", "text/markdown") if kind in data)
+    return "".join("".join(data[kind]) for kind in ("text/plain", "text/markdown", "text/html")
+                   if kind in data)
 
 
 def stored_output_problems(notebook):
@@ -52,7 +60,9 @@ def stored_output_problems(notebook):
             where = f"cell {index}"
             if output["output_type"] == "stream" and output["name"] == "stderr":
                 problems.append(f"{where}: printed to stderr: {first_line!r}")
-            if output["output_type"] == "error" and "raises-exception" not in tags:
+            if output["output_type"] == "error":
+                if "raises-exception" in tags:  # meant to fail: IPython colours its traceback
+                    continue
                 problems.append(f"{where}: raised {output.get('ename')}: {output.get('evalue')}")
             if ANSI_ESCAPE.search(text):
                 problems.append(f"{where}: terminal colour codes")
@@ -75,7 +85,11 @@ def drop_removed_stderr(notebook):
 
 
 def execute(path):
-    """Run every cell of the notebook at `path` and write it back, outputs included."""
+    """Run every cell of the notebook at `path` and write it back, outputs included.
+
+    Whatever ran is written, also when a cell fails or SIGTERM stops the run (nbclient
+    then shuts the kernel down, and the cell running fails); then the error is raised
+    again."""
     import nbclient
     import nbformat
 
@@ -84,7 +98,7 @@ def execute(path):
                                      resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
-    finally:  # a failing cell's notebook is kept too, up to the error
+    finally:
         nbformat.write(notebook, path)
     return notebook
 
@@ -100,20 +114,25 @@ def main(argv=None):
         parser.error(f"no such notebook: {', '.join(missing)}")
     import nbformat
 
-    found = False
+    found = failed = False
     for path in args.notebooks:
         if not args.check:
             print(f"executing {path} ...", flush=True)
-            execute(path)
+            try:
+                execute(path)
+            except Exception as error:  # nbclient's CellExecutionError, a kernel that died
+                print(f"{path}: {type(error).__name__}: {error}\n"
+                      f"{path}: the cells up to the failing one are stored")
+                failed = True
         notebook = nbformat.read(path, as_version=4)
         if not args.check and drop_removed_stderr(notebook):
             nbformat.write(notebook, path)
         for problem in stored_output_problems(notebook):
             print(f"{path}: {problem}")
             found = True
-    if found:
+    if found or failed:
         print("Fix the cells above (or what they run) and execute the notebook again.")
-    return 1 if found else 0
+    return FAILED if failed else 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ should not see (log lines, errors, colour codes, the paths of the machine that r
 
 import importlib.util
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,8 @@ from d2lutils.notebooks import read_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-spec = importlib.util.spec_from_file_location("execute_notebook",
-                                              ROOT / "scripts" / "execute-notebook.py")
+SCRIPT = ROOT / "scripts" / "execute-notebook.py"
+spec = importlib.util.spec_from_file_location("execute_notebook", SCRIPT)
 execute_notebook = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(execute_notebook)
 
@@ -48,6 +51,10 @@ def notebook(*cells):
     ({"output_type": "execute_result", "execution_count": 1, "metadata": {},
       "data": {"text/plain": ["'/usr/lib/python3/site-packages/torch'"]}}, "site-packages/torch"),
     (stream("stdout", "written to C:\\Users\\reader\\runs\n"), "C:\\\\Users\\\\reader"),
+    (stream("stdout", "python /opt/torch/.venv/bin/python3\n"), "/opt/torch/.venv"),
+    ({"output_type": "display_data", "metadata": {},
+      "data": {"text/html": ["<img src='file:///home/reader/plot.png'>"]}}, "/home/reader/plot.png"),
+    (stream("stdout", f"read {ROOT}/benchmarks/results/x.json\n"), "benchmarks/results/x.json"),
 ])
 def test_names_each_kind_of_problem_and_its_cell(output, found):
     problems = execute_notebook.stored_output_problems(notebook(code("x", [output])))
@@ -58,8 +65,10 @@ def test_lets_through_what_a_reader_may_see():
     cells = [code("print(...)", [stream("stdout", "Reading from /usr/share/datasets/fashion-mnist\n"
                                                   "see ./runs/alexnet-torch and ~/notes\n")]),
              code("1 / 0", [{"output_type": "error", "ename": "ZeroDivisionError",
-                             "evalue": "division by zero", "traceback": []}],
-                  tags=["raises-exception"])]
+                             "evalue": "division by zero",
+                             "traceback": ["\x1b[31mZeroDivisionError\x1b[39m",
+                                           "File /work/main/.venv/lib/python3.13/site-packages/x"]}],
+                  tags=["raises-exception"])]  # meant to fail: its traceback as IPython shows it
     assert execute_notebook.stored_output_problems(notebook(*cells)) == []
 
 
@@ -106,14 +115,41 @@ def test_executed_notebook_with_a_problem_is_written_and_named(tmp_path, capsys)
     assert cells[1]["outputs"] == [stream("stdout", "still ran\n")]
 
 
-def test_a_failing_cell_stops_the_run_and_what_ran_is_kept(tmp_path):
-    nbclient = pytest.importorskip("nbclient")
-    path = tmp_path / "failing.ipynb"
-    path.write_text(json.dumps(notebook(code("print('before')"), code("1 / 0"),
-                                        code("print('never')"))))
-    with pytest.raises(nbclient.exceptions.CellExecutionError, match="ZeroDivisionError"):
-        execute_notebook.main([str(path)])
-    cells = read_notebook(path)["cells"]
+def test_a_failing_cell_stops_its_notebook_what_ran_is_kept_and_the_next_one_runs(tmp_path,
+                                                                                  capsys):
+    pytest.importorskip("nbclient")
+    failing, next_one = tmp_path / "failing.ipynb", tmp_path / "next.ipynb"
+    failing.write_text(json.dumps(notebook(code("print('before')"), code("1 / 0"),
+                                           code("print('never')"))))
+    next_one.write_text(json.dumps(notebook(code("print('ran')"))))
+    assert execute_notebook.main([str(failing), str(next_one)]) == 3
+    out = capsys.readouterr().out
+    assert "failing.ipynb: CellExecutionError:" in out and "ZeroDivisionError" in out
+    assert "the cells up to the failing one are stored" in out
+    cells = read_notebook(failing)["cells"]
     assert cells[0]["outputs"] == [stream("stdout", "before\n")]
     assert cells[1]["outputs"][0]["ename"] == "ZeroDivisionError"
+    assert cells[2]["outputs"] == []
+    assert read_notebook(next_one)["cells"][0]["outputs"] == [stream("stdout", "ran\n")]
+
+
+def test_stopped_by_sigterm_it_stores_what_ran(tmp_path):
+    pytest.importorskip("nbclient")
+    path = tmp_path / "long.ipynb"
+    path.write_text(json.dumps(notebook(
+        code("print('first')"),
+        code("import pathlib, time\npathlib.Path('sleeping').touch()\ntime.sleep(120)"),
+        code("print('never')"))))
+    process = subprocess.Popen([sys.executable, str(SCRIPT), str(path)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "sleeping").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.terminate()  # as a time limit would, in the second cell
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 3, out
+    assert "long.ipynb: the cells up to the failing one are stored" in out
+    cells = read_notebook(path)["cells"]
+    assert cells[0]["outputs"] == [stream("stdout", "first\n")]
+    assert cells[1]["outputs"][0]["output_type"] == "error"
     assert cells[2]["outputs"] == []

@@ -1,8 +1,8 @@
-"""scripts/gpu-outputs.sh: the GPU runs' command refuses what would waste GPU time, and its
-rehearsal runs a step end to end on a CPU, in a scratch copy of the chapter."""
+"""scripts/gpu-outputs.sh: the GPU runs' command refuses what would waste GPU time, runs its
+steps in order and stops at a failure, and its rehearsal runs a step end to end on a CPU
+without changing the checkout."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,13 +47,22 @@ def test_a_python_without_torch_is_named(tmp_path):
     assert f"{sys.executable} cannot import torch" in result.stderr
 
 
-def test_notebook_steps_need_nbclient_before_the_benchmark_spends_time(tmp_path):
+def test_notebook_steps_need_a_kernel_before_the_benchmark_spends_time(tmp_path):
     pytest.importorskip("torch")
     result = run("--rehearse", tmp_path / "out", "benchmark", "paper",
                  PYTHONPATH=without(tmp_path, "nbclient"))
     assert result.returncode == 1
-    assert "cannot import nbclient and ipykernel" in result.stderr
+    assert "no nbclient here" in result.stderr  # the import's own error, then what to do
+    assert "cannot execute a notebook that imports d2lutils.torch" in result.stderr
     assert not (tmp_path / "out" / "gpu-outputs.log").exists()  # nothing ran
+
+
+def test_missing_data_is_named_before_any_step(tmp_path):
+    pytest.importorskip("torch")
+    result = run("--rehearse", tmp_path / "out", "command", D2LUTILS_DATA=str(tmp_path / "none"))
+    assert result.returncode == 1
+    assert "set D2LUTILS_DATA to a folder that holds it" in result.stderr
+    assert not (tmp_path / "out" / "gpu-outputs.log").exists()
 
 
 def test_without_a_gpu_points_to_the_rehearsal(tmp_path):
@@ -65,20 +74,56 @@ def test_without_a_gpu_points_to_the_rehearsal(tmp_path):
     assert "finds no CUDA GPU" in result.stderr and "--rehearse OUT_DIR" in result.stderr
 
 
-def test_rehearses_a_notebook_step_in_a_scratch_copy(tmp_path):
+def pretend_python(tmp_path, notebook_status):
+    """A Python whose scripts/execute-notebook.py ends with `notebook_status` at once."""
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"""#!/bin/sh
+if [ "$1" = scripts/execute-notebook.py ]; then echo "pretending to execute $2"; exit {notebook_status}; fi
+exec {sys.executable} "$@"
+""")
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_steps_run_in_order_and_a_failing_notebook_stops_the_run(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("nbclient")
-    chapter = tmp_path / "chapter"  # what the hardware notebook reads: itself, the PyTorch one
-    for part in ("scripts", "notebooks", "d2lutils"):
-        shutil.copytree(ROOT / part, chapter / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "_config.yml", chapter)
-    result = run("--rehearse", "out", "hardware", script=chapter / "scripts" / "gpu-outputs.sh",
-                 cwd=tmp_path, PYTHONPATH=str(chapter))
+    result = run("--rehearse", tmp_path / "out", "hardware", "pytorch",
+                 python=pretend_python(tmp_path, 3))
+    assert result.returncode == 3
+    log = (tmp_path / "out" / "gpu-outputs.log").read_text()
+    assert "steps: pytorch hardware," in log  # the order the hardware notebook needs
+    assert "pretending to execute notebooks/alexnet_pytorch.ipynb" in log
+    assert "== pytorch FAILED (exit status 3)" in log and "== hardware" not in log
+    assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "gpu-outputs.log"]
+
+
+def test_outputs_that_need_attention_are_kept_and_the_run_goes_on(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("nbclient")
+    result = run("--rehearse", tmp_path / "out", "pytorch", "paper",
+                 python=pretend_python(tmp_path, 1))
     assert result.returncode == 0, result.stdout + result.stderr
+    log = (tmp_path / "out" / "gpu-outputs.log").read_text()
+    assert "-- notebooks/alexnet_paper.ipynb: its stored outputs need attention" in log
+    assert "== paper done in" in log and "FAILED" not in log
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "alexnet_paper.ipynb", "alexnet_pytorch.ipynb", "gpu-outputs.log"]
+
+
+def test_rehearses_a_notebook_step_without_touching_the_checkout(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("nbclient")
+    stored = (ROOT / "notebooks" / "hardware.ipynb").read_text()
+    result = run("--rehearse", "out", "hardware", cwd=tmp_path)  # a relative OUT_DIR
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (ROOT / "notebooks" / "hardware.ipynb").read_text() == stored
     log = (tmp_path / "out" / "gpu-outputs.log").read_text()
     assert "steps: hardware, budget: quick" in log and "== hardware done in" in log
     executed = read_notebook(tmp_path / "out" / "hardware.ipynb")
-    assert executed == read_notebook(chapter / "notebooks" / "hardware.ipynb")
-    stored = read_notebook(ROOT / "notebooks" / "hardware.ipynb")
-    assert executed["cells"][2]["metadata"]["execution"] != stored["cells"][2]["metadata"]["execution"]
+    assert [cell["source"] for cell in executed["cells"]] == [
+        cell["source"] for cell in read_notebook(ROOT / "notebooks" / "hardware.ipynb")["cells"]]
+    setup = executed["cells"][2]
+    assert "setup" in setup["metadata"]["tags"]
+    assert setup["metadata"]["execution"] != read_notebook(
+        ROOT / "notebooks" / "hardware.ipynb")["cells"][2]["metadata"]["execution"]

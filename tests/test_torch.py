@@ -74,3 +74,20 @@ def test_apples_gpu_is_named_where_pytorch_can_name_it(monkeypatch):
     assert d2l.describe_device("mps:0") == "MPS device (mps:0)"
     with pytest.raises(ValueError, match="^PyTorch has no device 'mps:1' here: it sees 1 mps"):
         d2l.describe_device("mps:1")
+
+
+def test_initial_weights_do_not_depend_on_the_layout_they_are_drawn_into():
+    """A network already channels-last (d2lutils.train wraps it so for DDP) starts from the
+    same weights as a fresh one: random numbers fill a tensor in memory order."""
+    nets = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        torch.manual_seed(0)
+        net = d2l.alexnet().to(memory_format=layout)
+        torch.manual_seed(1)
+        net.apply(d2l._init_glorot)
+        nets.append(net)
+    first_convs = [next(m for m in net.modules() if isinstance(m, nn.Conv2d)) for net in nets]
+    assert first_convs[1].weight.is_contiguous(memory_format=torch.channels_last)  # kept
+    for fresh, channels_last in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(channels_last, fresh, rtol=0, atol=0)
+    assert first_convs[0].bias.abs().sum() == 0 and first_convs[0].weight.std() > 0

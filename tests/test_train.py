@@ -123,6 +123,29 @@ def test_two_processes_under_torchrun_train_one_network(fashion_dir, tmp_path):
         assert "optimizer/0/momentum" in stored.files
 
 
+def test_one_process_under_torchrun_trains_through_ddp_what_a_plain_run_trains(fashion_dir,
+                                                                              tmp_path):
+    """How one GPU tries the data-parallel path: the process group and DDP, same result."""
+    pytest.importorskip("torch")
+    one_thread = {"OMP_NUM_THREADS": "1"}  # the same arithmetic in both runs
+    launcher = (sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc-per-node=1")
+    ddp = train(*TINY, "--device", "cpu", "--run-dir", "ddp", cwd=tmp_path,
+                fashion_dir=fashion_dir, launcher=launcher, env=one_thread)
+    assert ddp.returncode == 0, ddp.stderr
+    assert "AlexNet in PyTorch on CPU: " in ddp.stdout and ", 1 process; quick budget" in ddp.stdout
+    plain = train(*TINY, "--device", "cpu", "--run-dir", "plain", cwd=tmp_path,
+                  fashion_dir=fashion_dir, env=one_thread)
+    assert plain.returncode == 0, plain.stderr
+    assert " process" not in plain.stdout.splitlines()[0]
+    with np.load(tmp_path / "ddp" / ckpt.CHECKPOINT_FILE) as through_ddp, \
+            np.load(tmp_path / "plain" / ckpt.CHECKPOINT_FILE) as alone:
+        assert through_ddp.files == alone.files
+        for name in alone.files:
+            if name != "__run__":
+                np.testing.assert_array_equal(through_ddp[name], alone[name], err_msg=name)
+
+
 def test_run_that_has_its_epochs_already_trains_no_further(fashion_dir, tmp_path):
     pytest.importorskip("torch")
     assert train(*TINY, "--epochs", "2", cwd=tmp_path, fashion_dir=fashion_dir).returncode == 0
