@@ -421,11 +421,11 @@ def _leaf_layers(net):
 
 def _init_glorot(module):
     if isinstance(module, (nn.Linear, nn.Conv2d)):
-        # Drawn in the standard layout, then copied in: random numbers fill a tensor in
-        # memory order, so a weight already channels-last (as DDP needs it, see
-        # d2lutils.train) would otherwise get other values from the same seed.
-        weight = torch.empty(module.weight.shape, dtype=module.weight.dtype,
-                             device=module.weight.device)
+        # Drawn on the CPU in the standard layout, then copied in: random numbers fill a
+        # tensor in memory order, and each device has a generator of its own, so a weight
+        # already channels-last or on a GPU (as DDP gets it, see d2lutils.train) would
+        # otherwise start from other values than a fresh network on the same seed.
+        weight = torch.empty(module.weight.shape, dtype=module.weight.dtype)
         nn.init.xavier_uniform_(weight)
         with torch.no_grad():
             module.weight.copy_(weight)

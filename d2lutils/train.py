@@ -54,8 +54,9 @@ share of every batch (--batch-size is the batch of all processes together
 and must divide among them), the gradients are averaged across processes
 (NCCL between GPUs; gloo with --device cpu), and the first process prints
 and writes the run folder. A resumed run needs the same number of processes.
-One process under torchrun (--nproc-per-node=1) trains exactly what a plain
-run does, through DDP: a way to try that path on one GPU.
+One process under torchrun (--nproc-per-node=1) trains what a plain run does
+(the same start, batches and dropout), through DDP: a way to try that path
+on one GPU.
   one machine, 4 GPUs:
     torchrun --nproc-per-node=4 -m d2lutils.train --framework torch
   two machines, 8 GPUs each (run on both, the first one's address as endpoint;
@@ -166,7 +167,8 @@ def distributed_settings(args):
     the path that several take.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1 and not (args.framework == "torch" and "LOCAL_RANK" in os.environ):
+    under_torchrun = "WORLD_SIZE" in os.environ and "LOCAL_RANK" in os.environ
+    if world_size == 1 and not (args.framework == "torch" and under_torchrun):
         return 0, 1, None
     if args.framework != "torch":
         fail(f"{world_size} processes were started (WORLD_SIZE={world_size}), but data "

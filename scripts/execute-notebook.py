@@ -14,7 +14,7 @@ TF_CPP_MIN_LOG_LEVEL says, and the book hides it for the same reason. And the
 outputs are checked for what a reader should never see stored: log lines or
 warnings on stderr, an error, terminal colour codes, a path on the machine
 that ran it. Anything found is listed by cell, and the command ends with
-status 1; the notebook is written all the same, so a long run is never lost.
+status 4; the notebook is written all the same, so a long run is never lost.
 A cell that fails stops its notebook, which is written up to that cell, and
 the command goes on to the next one and ends with status 3; SIGTERM (a time
 limit, say) does the same to the cell running. `--check` only checks,
@@ -35,7 +35,9 @@ LOCAL_PATH = re.compile(
     r"(?<![\w.~-])(?:/(?:home|root|tmp|work|workspace|content|Users|opt|srv|mnt|var|private)/"
     r"|[A-Z]:[\\/]Users[\\/])|site-packages|dist-packages|" + re.escape(str(ROOT)))
 ANSI_ESCAPE = re.compile(r"\x1b\[")
-FAILED = 3  # exit status where a cell failed; 1 where only stored outputs need attention
+FAILED = 3  # exit status where a cell failed
+NEEDS_ATTENTION = 4  # where every cell ran, but a stored output should not be stored
+# (Python's own status for an error this script does not expect is 1.)
 
 
 def output_text(output):
@@ -60,11 +62,10 @@ def stored_output_problems(notebook):
             where = f"cell {index}"
             if output["output_type"] == "stream" and output["name"] == "stderr":
                 problems.append(f"{where}: printed to stderr: {first_line!r}")
-            if output["output_type"] == "error":
-                if "raises-exception" in tags:  # meant to fail: IPython colours its traceback
-                    continue
+            expected_error = output["output_type"] == "error" and "raises-exception" in tags
+            if output["output_type"] == "error" and not expected_error:
                 problems.append(f"{where}: raised {output.get('ename')}: {output.get('evalue')}")
-            if ANSI_ESCAPE.search(text):
+            if ANSI_ESCAPE.search(text) and not expected_error:  # IPython colours tracebacks
                 problems.append(f"{where}: terminal colour codes")
             for match in LOCAL_PATH.finditer(text):
                 line = text[text.rfind("\n", 0, match.start()) + 1:].split("\n", 1)[0]
@@ -132,7 +133,7 @@ def main(argv=None):
             found = True
     if found or failed:
         print("Fix the cells above (or what they run) and execute the notebook again.")
-    return FAILED if failed else 1 if found else 0
+    return FAILED if failed else NEEDS_ATTENTION if found else 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@
 #              budget; its metrics.csv, from a new folder under runs/
 #
 # Notebooks are executed in place by scripts/execute-notebook.py; one whose stored outputs
-# need attention (its listing says why) is copied all the same and the run goes on. Everything
+# need attention (its listing says why) is copied all the same and the run goes on, one that
+# failed is copied as NAME.failed.ipynb with what ran, and the run stops. Everything
 # printed goes to OUT_DIR/gpu-outputs.log too, each step with its time; a step that fails
 # stops the run and says so. Python: $PYTHON, else python3, with PyTorch built for CUDA,
 # nbclient and ipykernel; Fashion-MNIST where d2lutils.data finds it (e.g. $D2LUTILS_DATA).
@@ -118,9 +119,13 @@ import train_speed; print(train_speed.result_path(torch.device("cuda")))')
 notebook() {
   local status=0
   "$PYTHON" scripts/execute-notebook.py "notebooks/$1.ipynb" || status=$?
-  if [ $status = 3 ]; then return 3; fi  # a cell failed: stop here
-  cp "notebooks/$1.ipynb" "$out/"
-  if [ $status != 0 ]; then echo "-- notebooks/$1.ipynb: its stored outputs need attention (above)"; fi
+  case $status in
+    0) cp "notebooks/$1.ipynb" "$out/" ;;
+    4) cp "notebooks/$1.ipynb" "$out/"  # every cell ran; see its listing
+       echo "-- notebooks/$1.ipynb: its stored outputs need attention (above)" ;;
+    *) if [ -f "notebooks/$1.ipynb" ]; then cp "notebooks/$1.ipynb" "$out/$1.failed.ipynb"; fi
+       return "$status" ;;  # a cell failed (3), or the script itself: stop here
+  esac
 }
 step_pytorch() { notebook alexnet_pytorch; }
 step_hardware() {

@@ -184,6 +184,23 @@ def test_every_process_takes_equal_shares_of_every_batch(num_examples, batch_siz
     assert len(seen) == num_examples - (num_examples % batch_size) % world_size
 
 
+@pytest.mark.parametrize("framework, env, expected", [
+    ("torch", {}, (0, 1, None)),                                       # a plain run
+    ("torch", {"LOCAL_RANK": "0"}, (0, 1, None)),                      # a stray variable
+    ("torch", {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0"}, (0, 1, 0)),  # torchrun
+    ("tensorflow", {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0"}, (0, 1, None)),
+    ("torch", {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"}, (1, 2, 1)),
+])
+def test_only_torchrun_makes_a_run_data_parallel(framework, env, expected, monkeypatch):
+    from d2lutils import train as command
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = command.parse_args(["--framework", framework])
+    assert command.distributed_settings(args) == expected
+
+
 def test_batch_that_does_not_divide_among_processes_is_refused(fashion_dir, tmp_path):
     pytest.importorskip("torch")
     result = train(*TINY, cwd=tmp_path, fashion_dir=fashion_dir,
