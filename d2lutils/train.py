@@ -162,9 +162,9 @@ def fail(message):
 def distributed_settings(args):
     """(rank, number of processes, local rank), from what torchrun sets; (0, 1, None) alone.
 
-    PyTorch under torchrun trains data parallel even as one process: exactly what a
-    plain run trains, but through the process group and DDP, so that one GPU can try
-    the path that several take.
+    PyTorch under torchrun trains data parallel even as one process: what a plain
+    run trains (the same start, batches and dropout), but through the process group
+    and DDP, so that one GPU can try the path that several take.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     under_torchrun = "WORLD_SIZE" in os.environ and "LOCAL_RANK" in os.environ
