@@ -45,6 +45,47 @@ def test_train_speed_runs_both_paths_and_writes_its_result(tmp_path, fashion_dir
 
 
 @needs_torch
+def test_full_run_trains_the_full_budget_and_its_targets_reach_the_result(
+        tmp_path, fashion_dir, monkeypatch):
+    """--full-run is refused on a CPU, so its first real run is on a lent GPU: here it
+    runs at a tiny size through the same code, and its result reaches the JSON, the
+    GPU targets and the status page's table."""
+    import torch
+    from d2lutils import budget
+
+    tiny = budget.RunBudget("full", batch_size=8, lr=0.01, num_epochs=2, num_train=16,
+                            num_test=8)
+    monkeypatch.setattr(budget, "FULL", tiny)
+    run = train_speed.full_run(torch.device("cpu"))
+    assert run["epochs"] == 2 and len(run["test_acc_per_epoch"]) == 2
+    assert run["test_acc"] == run["test_acc_per_epoch"][-1]
+    assert 0 <= run["test_acc"] <= 1 and run["images_per_sec"] > 0
+    assert 0 < run["train_seconds"] <= run["wall_seconds"]
+
+    # What check_targets makes of it on a GPU: every target, each judged on its figure.
+    speeds = {"ours": {"images_per_sec": 50_000.0}, "speedup": 5.0, "full_run": run}
+    checks = train_speed.check_targets(speeds, torch.device("cuda"))
+    assert checks == {"ours >= 40,000 images/s": True, "ours >= 6x baseline": False,
+                      "10 epochs in < 30 s of training": run["train_seconds"] < 30,
+                      "test accuracy >= 0.88": run["test_acc"] >= 0.88}
+
+    # Through the JSON file, as the status page reads it.
+    result = {"benchmark": "train_speed", "date": "2026-01-01T00:00:00Z",
+              "hardware": "GPU: a test", "baseline": {"images_per_sec": 1.0},
+              "ours": {"images_per_sec": 2.0}, "speedup": 2.0, "share_of_bf16_peak": 0.25,
+              "full_run": run, "targets": checks}
+    path = tmp_path / "benchmarks" / "results" / "train_speed-a-test.json"
+    train_speed.report.write_json(result, path)
+    stored = json.loads(path.read_text())
+    assert stored["full_run"]["test_acc_per_epoch"] == pytest.approx(run["test_acc_per_epoch"])
+    if frameworks.installed("sphinx"):  # the book is built in the readers' environment
+        from benchmark_results import benchmark_table
+
+        row = f"{run['train_seconds']:.1f} s training, test acc {run['test_acc']:.3f}"
+        assert row in benchmark_table(tmp_path)
+
+
+@needs_torch
 def test_flop_count_is_forward_and_backward():
     # 1.88 GFLOP forward (the hardware notebook); backward costs about twice that,
     # less the first layer's gradient with respect to the image, which is not needed.
