@@ -341,18 +341,25 @@ def check_replicas_agree(net, world_size):
 
     DDP keeps the replicas equal only if they start equal: train_ch6 draws the
     initial weights in every process from the same seed, and a resumed run
-    reads them from the same file. This checks that it held.
+    reads them from the same file. This checks that it held, bit for bit: every
+    process hashes the bytes of all its weights and compares the digests.
     """
+    import hashlib
+
     import torch
     import torch.distributed as dist
 
+    digest = hashlib.sha256()
     with torch.no_grad():
-        total = sum(p.double().sum() for p in net.parameters()).item()
-    totals = [None] * world_size
-    dist.all_gather_object(totals, total)
-    if len(set(totals)) > 1:
-        fail(f"the {world_size} replicas ended with different weights (sums {totals}); "
-             f"their starting points differed. Please report this as a bug.")
+        for p in net.parameters():  # in the standard layout, whatever the memory format
+            digest.update(p.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    digests = [None] * world_size
+    dist.all_gather_object(digests, digest.hexdigest())
+    if len(set(digests)) > 1:
+        differing = [rank for rank, other in enumerate(digests) if other != digests[0]]
+        fail(f"the {world_size} replicas ended with different weights (processes {differing} "
+             f"differ from process 0); their starting points differed. Please report this "
+             f"as a bug.")
 
 
 def choose_budget(args, on_gpu):

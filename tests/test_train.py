@@ -6,6 +6,7 @@ resumed run, two PyTorch processes under torchrun, and the errors.
 """
 
 import ast
+import copy
 import os
 import shutil
 import signal
@@ -199,6 +200,43 @@ def test_only_torchrun_makes_a_run_data_parallel(framework, env, expected, monke
         monkeypatch.setenv(name, value)
     args = command.parse_args(["--framework", framework])
     assert command.distributed_settings(args) == expected
+
+
+@pytest.mark.skipif(not frameworks.installed("torch"), reason="torch is not installed here")
+def test_replicas_must_agree_bit_for_bit_not_just_in_their_sum(monkeypatch):
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+
+    from d2lutils import train as command
+
+    def digest_of(net):  # what this process would hand to the other processes
+        handed = []
+        monkeypatch.setattr(dist, "all_gather_object",
+                            lambda output, obj: (handed.append(obj), output.__setitem__(0, obj),
+                                                 output.__setitem__(1, obj)))
+        command.check_replicas_agree(net, 2)
+        return handed[0]
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 4, 3), nn.Flatten(), nn.Linear(4, 2))
+    swapped = nn.Sequential(nn.Conv2d(2, 4, 3), nn.Flatten(), nn.Linear(4, 2))
+    swapped.load_state_dict(net.state_dict())
+    with torch.no_grad():  # two weights traded places: the same sum, other weights
+        weight = swapped[2].weight
+        weight[0, 0], weight[0, 1] = weight[0, 1].clone(), weight[0, 0].clone()
+    assert weight[0, 0] != weight[0, 1]
+    assert digest_of(swapped) != digest_of(net)
+    # The memory layout is not the weights: a channels-last replica agrees.
+    channels_last = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    assert not channels_last[0].weight.is_contiguous()
+    assert digest_of(channels_last) == digest_of(net)
+
+    theirs = digest_of(swapped)
+    monkeypatch.setattr(dist, "all_gather_object",
+                        lambda output, obj: output.__setitem__(slice(None), [obj, theirs]))
+    with pytest.raises(SystemExit, match=r"processes \[1\] differ from process 0"):
+        command.check_replicas_agree(net, 2)
 
 
 def test_batch_that_does_not_divide_among_processes_is_refused(fashion_dir, tmp_path):
