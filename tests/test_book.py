@@ -58,7 +58,7 @@ def test_intro_cpu_hours_follow_from_the_stored_runs():
              if setting.endswith("channels-last")]
     others = [stored_speed(name) for name in NAMES if name != "torch"]
     images = budget.FULL.num_epochs * budget.FULL.num_train
-    assert (f"project's two cores PyTorch's training step ran at {min(steps):.0f} to "
+    assert (f"2-core CPU that produced the stored outputs, PyTorch's training step ran at {min(steps):.0f} to "
             f"{max(steps):.0f} images per second in its benchmark "
             f"({images / max(steps) / 3600:.1f} to {images / min(steps) / 3600:.1f} hours), and the TensorFlow, JAX and Gluon "
             f"notebooks' stored runs at {min(others):.1f} to {max(others):.1f} "
