@@ -226,6 +226,11 @@ def test_replicas_must_agree_bit_for_bit_not_just_in_their_sum(monkeypatch):
         weight = swapped[2].weight
         weight[0, 0], weight[0, 1] = weight[0, 1].clone(), weight[0, 0].clone()
     assert weight[0, 0] != weight[0, 1]
+
+    def weight_sum(model):
+        return sum(p.double().sum() for p in model.parameters()).item()
+
+    assert weight_sum(swapped) == weight_sum(net)  # a check of sums would pass them
     assert digest_of(swapped) != digest_of(net)
     # The memory layout is not the weights: a channels-last replica agrees.
     channels_last = copy.deepcopy(net).to(memory_format=torch.channels_last)
