@@ -96,13 +96,21 @@ def test_notebook_says_which_budget_its_outputs_came_from(framework):
     assert re.search(r"\n\d{4}-\d\d-\d\d, (CPU: .+|.+ \((cuda|/GPU|gpu).*\)), ", provenance)
 
 
+# The least test accuracy a stored run must show (chance is 0.1): a CPU reader's
+# default short run must show a network that learns; the full run on a GPU must
+# reach the chapter's target (benchmarks/train_speed.py's GPU_TARGETS).
+LEARNED = {"short": 0.6, "full": 0.88}
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_stored_short_run_learned(framework):
-    # A CPU reader's default run must show a network that learns (chance is 0.1).
+def test_stored_run_learned(framework):
     provenance = printed(framework, "status")
     budget, accuracy = re.match(r"(\w+) budget: .*test accuracy (\d\.\d+)", provenance).groups()
+    if budget == "quick":
+        pytest.skip("a quick run learns nothing, and the notebook's introduction says so "
+                    "(test_notebook_says_which_budget_its_outputs_came_from)")
+    assert float(accuracy) >= LEARNED[budget], provenance
     if budget == "short":
-        assert float(accuracy) >= 0.6, provenance
         # The prose explains why the test accuracy is above the training average.
         report = printed(framework, "alexnet-training")
         train_acc, test_acc = map(float, re.search(r"train acc (\S+), test acc (\S+)",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from d2lutils.notebooks import read_notebook
+
 pytest.importorskip("selenium", reason="the book is read in the readers' environment")
 from notebook_status import toc_entries  # noqa: E402
 from selenium import webdriver  # noqa: E402
@@ -83,13 +85,28 @@ def test_next_links_walk_the_table_of_contents(site, browser):
     assert visited == toc_pages()
 
 
+def stored_figures(page):
+    """How many figures the page's notebook stores among its outputs (0 for a Markdown page)."""
+    notebook = ROOT / (page + ".ipynb")
+    if not notebook.exists():
+        return 0
+    return sum(any(kind.startswith("image/") for kind in output.get("data", {}))
+               for cell in read_notebook(notebook)["cells"] if cell["cell_type"] == "code"
+               for output in cell["outputs"])
+
+
 @pytest.mark.parametrize("page", toc_pages())
 def test_every_image_loads(site, browser, page):
     browser.get(site + page + ".html")
+    assert browser.find_element(By.CSS_SELECTOR, "article h1").text  # the page, not a 404
     broken = browser.execute_script(
         "return [...document.images]"
         ".filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src);")
     assert broken == []
+    # Every figure the notebook stores is on its page (Sphinx copies them to _images/).
+    figures = browser.execute_script(
+        "return [...document.images].filter(img => img.src.includes('/_images/')).length;")
+    assert figures == stored_figures(page)
 
 
 @pytest.mark.parametrize("page", [p for p in toc_pages() if p.startswith("notebooks/")])

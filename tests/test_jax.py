@@ -63,19 +63,27 @@ def test_train_ch6_reinitialises_glorot_uniform_with_zero_biases(fashion_dir, mo
         np.testing.assert_array_equal(np.asarray(layer.bias.value), 0)
 
 
-def test_dropout_is_on_in_training_and_off_in_evaluation(fashion_dir):
+def test_dropout_is_on_in_training_and_off_in_evaluation(fashion_dir, monkeypatch):
     from flax import nnx
 
     train_iter, test_iter = d2l.load_data_fashion_mnist(32, num_train=64, num_test=64,
                                                         data_dir=fashion_dir)
     rngs = nnx.Rngs(0)
+    dropout = nnx.Dropout(0.5, rngs=rngs)
     net = nnx.Sequential(lambda X: X.reshape(len(X), -1), nnx.Linear(784, 10, rngs=rngs),
-                         nnx.Dropout(0.5, rngs=rngs))
+                         dropout)
+    # Every training step, in every epoch (each epoch ends with an evaluation that
+    # switches dropout off), must find dropout on.
+    modes, train_step = [], d2l._train_step
+    monkeypatch.setattr(d2l, "_train_step",
+                        lambda net, *args: modes.append(dropout.deterministic)
+                        or train_step(net, *args))
     device = d2l.try_gpu()
-    d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.1, device=device)
+    net.eval()  # as a reader's network is after evaluate_accuracy or the shape table
+    d2l.train_ch6(net, train_iter, test_iter, num_epochs=2, lr=0.1, device=device)
+    assert modes == [False] * 4  # two epochs of two batches
     # Left in evaluation mode: the same predictions every time.
-    assert d2l.evaluate_accuracy(net, test_iter, device) == d2l.evaluate_accuracy(
-        net, test_iter, device)
+    assert dropout.deterministic
     X, _ = next(iter(test_iter))
     np.testing.assert_array_equal(np.asarray(net(X)), np.asarray(net(X)))
     net.train()  # dropout on: a new mask each call, about half the outputs zeroed

@@ -73,14 +73,30 @@ def test_training_report_names_the_precision(fashion_dir, monkeypatch, capsys):
 
 def test_float16_training_scales_the_loss(fashion_dir, monkeypatch):
     # What a T4 gets. On a CPU autocast to float16 works too (slowly), so the loss
-    # scaling path runs here: a float16 step must still lower the loss.
+    # scaling path runs here: every step's loss is scaled before its backward pass
+    # (float16 gradients this small would round to zero), and training still works.
     monkeypatch.setattr(d2l, "_choose_precision", lambda device: torch.float16)
+    scalers = []
+
+    class RecordingScaler(torch.amp.GradScaler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.scaled = 0
+            scalers.append(self)
+
+        def scale(self, outputs):
+            self.scaled += 1
+            return super().scale(outputs)
+
+    monkeypatch.setattr(torch.amp, "GradScaler", RecordingScaler)
     train_iter, test_iter = d2l.load_data_fashion_mnist(64, num_train=512, num_test=64,
                                                         device="cpu", data_dir=fashion_dir)
     torch.manual_seed(0)
     history = d2l.train_ch6(frameworks.small_cnn("torch"), train_iter, test_iter,
                             num_epochs=2, lr=0.1, device="cpu")
     assert history.precision == "float16"
+    [scaler] = scalers
+    assert scaler.is_enabled() and scaler.scaled == 2 * 512 // 64
     assert history.points[-1][1] < 0.8 * history.points[0][1]
 
 
@@ -94,7 +110,9 @@ def test_cpu_bfloat16_check_survives_a_torch_without_it(monkeypatch):
 def test_gpu_trains_in_its_native_precision():
     device = torch.device("cuda:0")
     precision = d2l._choose_precision(device)
-    assert precision == d2l._precision_for_gpu(torch.cuda.get_device_capability(device))
+    major, _ = torch.cuda.get_device_capability(device)
+    assert precision == (torch.bfloat16 if major >= 8 else
+                         torch.float16 if major == 7 else torch.float32)
     with d2l._autocast(device, precision):
         product = torch.ones(4, 4, device=device) @ torch.ones(4, 4, device=device)
     assert product.dtype == precision
