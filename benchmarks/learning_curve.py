@@ -1,7 +1,7 @@
 """How fast the chapter's AlexNet learns: test accuracy against images seen, per recipe and seed.
 
     python benchmarks/learning_curve.py                      # both recipes, seeds 0 1 2
-    python benchmarks/learning_curve.py --momentum 0.9 --seeds 0 --images 10240
+    python benchmarks/learning_curve.py --momentum 0.9 --seeds 0 --images 10240 --out curve.json
 
 The evidence behind the chapter's training recipe. Each run trains the
 network of notebooks/alexnet_pytorch.ipynb (its cell tagged `alexnet-definition`) from a
@@ -13,7 +13,8 @@ the device. Every `--eval-every` images it measures the accuracy on the first
 momentum of the update (0: plain SGD, as d2l trains; 0.9: the paper's).
 
 The curves, with the hardware and versions, go to benchmarks/results/ as JSON;
-the PyTorch notebook draws them.
+the PyTorch notebook draws them. A run made differently from the stored one
+must name another file with --out: it is refused before it starts, not after.
 """
 
 import argparse
@@ -28,6 +29,7 @@ from torch.nn import functional as F
 
 import d2lutils.torch as d2l
 from d2lutils.hardware import cpu_description
+from d2lutils.train import momentum_value, positive_float, positive_int, seed_value
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
@@ -80,31 +82,58 @@ def learning_curve(momentum, seed, args, device):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--momentum", type=float, nargs="+", default=[0.9, 0.0],
+    parser.add_argument("--momentum", type=momentum_value, nargs="+", default=[0.9, 0.0],
                         help="momentum values to compare (default: 0.9 and 0)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--images", type=int, default=20_480,
+    parser.add_argument("--seeds", type=seed_value, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--images", type=positive_int, default=20_480,
                         help="training images per run, each seen once (default 20,480)")
-    parser.add_argument("--eval-every", type=int, default=2_560,
+    parser.add_argument("--eval-every", type=positive_int, default=2_560,
                         help="measure test accuracy after every so many images")
-    parser.add_argument("--test-images", type=int, default=2_000)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--test-images", type=positive_int, default=2_000)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--lr", type=positive_float, default=0.01)
     parser.add_argument("--out", type=Path, help="where to write the JSON result "
                         "(default: benchmarks/results/learning_curve-<device>.json)")
     args = parser.parse_args(argv)
     if args.eval_every % args.batch_size:
         parser.error(f"--eval-every {args.eval_every} is not a multiple of --batch-size "
                      f"{args.batch_size}; accuracy is measured between batches.")
-    if not 0 < args.images <= 60_000:
+    if args.images > 60_000:
         parser.error(f"--images must be between 1 and 60,000 (Fashion-MNIST's training set), "
                      f"got {args.images}")
+    if args.test_images > 10_000:
+        parser.error(f"--test-images must be between 1 and 10,000 (Fashion-MNIST's test set), "
+                     f"got {args.test_images}")
     return args
+
+
+def settings(args):
+    """What the result records of how it was made."""
+    return {"batch_size": args.batch_size, "lr": args.lr, "images": args.images,
+            "eval_every": args.eval_every, "test_images": args.test_images,
+            "init": "Glorot uniform, zero biases"}
+
+
+def differences(args):
+    """How a run with `args` would differ from a stored result, for report.keep_stored_result."""
+    planned = [(momentum, seed) for momentum in args.momentum for seed in args.seeds]
+
+    def compare(stored):
+        changes = report.changed_settings(stored, settings(args))
+        runs = [(run["momentum"], run["seed"]) for run in stored.get("runs", [])]
+        if runs != planned:
+            changes.append(f"runs (momentum, seed) {runs} stored, {planned} now")
+        return changes
+    return compare
 
 
 def main(argv=None):
     args = parse_args(argv)
     device = choose_device(args.device)
+    name = "cpu" if device.type == "cpu" else "gpu"
+    out = args.out or RESULTS / f"learning_curve-{name}.json"
+    if args.out is None:
+        report.keep_stored_result(out, differences(args))
     print(f"{d2l.describe_device(device)}; momentum {args.momentum}, seeds {args.seeds}, "
           f"{args.images:,} images each")
     start = time.perf_counter()
@@ -117,13 +146,10 @@ def main(argv=None):
         "hardware": d2l.describe_device(device), "host_cpu": cpu_description(),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__},
-        "settings": {"batch_size": args.batch_size, "lr": args.lr, "images": args.images,
-                     "eval_every": args.eval_every, "test_images": args.test_images,
-                     "init": "Glorot uniform, zero biases"},
+        "settings": settings(args),
         "runs": runs, "wall_seconds": wall_seconds,
     }
-    name = "cpu" if device.type == "cpu" else "gpu"
-    return report.write_json(result, args.out or RESULTS / f"learning_curve-{name}.json")
+    return report.write_json(result, out)
 
 
 if __name__ == "__main__":

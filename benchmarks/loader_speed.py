@@ -10,7 +10,8 @@ images per second, with each batch made ready on the device (no training, so
 only the data path is timed). The two loaders take turns `--repeats` times;
 the result keeps every run and the median of each loader's runs, as speeds on
 two shared cores vary from run to run. It goes to
-benchmarks/results/loader_speed-cpu-<frameworks>.json.
+benchmarks/results/loader_speed-cpu-<frameworks>.json; a run made differently
+from the result stored there must name another file with --out.
 
 JAX's reference pipeline reads the images with tf.data, as d2l's JAX loader
 does, so JAX is measured only where TensorFlow is installed too.
@@ -123,18 +124,20 @@ def main(argv=None):
     from d2lutils import data
     from d2lutils.hardware import cpu_description
 
+    frameworks = sorted(args.frameworks, key=FRAMEWORKS.index)
+    settings = {"batch_size": args.batch_size, "batches": args.batches, "size": 224,
+                "repeats": args.repeats, "per_image_workers": d2l_style.NUM_WORKERS}
+    out = args.out or (ROOT / "benchmarks" / "results"
+                       / f"loader_speed-cpu-{'-'.join(frameworks)}.json")
+    if args.out is None:
+        report.keep_stored_result(out, lambda stored: report.changed_settings(stored, settings))
     fashion = data.load_fashion_mnist()
     count = min(len(fashion.train_labels), (WARMUP_BATCHES + args.batches) * args.batch_size)
     images, labels = fashion.train_images[:count], fashion.train_labels[:count]
-    frameworks = sorted(args.frameworks, key=FRAMEWORKS.index)
     result = {"benchmark": "loader_speed",
               "date": report.utc_now(),
               "hardware": f"CPU: {cpu_description()}", "python": platform.python_version(),
-              "versions": {},
-              "settings": {"batch_size": args.batch_size, "batches": args.batches, "size": 224,
-                           "repeats": args.repeats,
-                           "per_image_workers": d2l_style.NUM_WORKERS},
-              "frameworks": {}}
+              "versions": {}, "settings": settings, "frameworks": {}}
     for framework in frameworks:
         per_image, ours, wait = loaders(framework, images, labels, args.batch_size)
         speeds = median_speeds(per_image, ours, wait, args.batches, args.repeats)
@@ -143,8 +146,7 @@ def main(argv=None):
         print(f"{framework:<10} per image {speeds['per_image']:>9,.0f} images/s   "
               f"ours {speeds['ours']:>9,.0f} images/s   {speeds['speedup']:.1f}x   "
               f"(median of {args.repeats})")
-    default = ROOT / "benchmarks" / "results" / f"loader_speed-cpu-{'-'.join(frameworks)}.json"
-    return report.write_json(result, args.out or default)
+    return report.write_json(result, out)
 
 
 if __name__ == "__main__":

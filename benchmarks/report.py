@@ -1,7 +1,9 @@
-"""What every benchmark does with its result: stamp it and write it as JSON."""
+"""What every benchmark does with its result: stamp it and write it as JSON, without
+losing the stored result the chapter quotes."""
 
 import datetime
 import json
+import os
 
 
 def utc_now():
@@ -10,8 +12,40 @@ def utc_now():
 
 
 def write_json(result, path):
-    """Write `result` to `path` (creating its folder), say where, and return it."""
+    """Write `result` to `path` (creating its folder), say where, and return it.
+
+    Written to a file beside it and renamed into place, so an interrupted write
+    leaves the previous result whole, never half a file (and no stray one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(json.dumps(result, indent=2) + "\n")
+        os.replace(partial, path)
+    except BaseException:  # Ctrl-C included
+        partial.unlink(missing_ok=True)
+        raise
     print(f"wrote {path}")
     return result
+
+
+def keep_stored_result(path, differences):
+    """Stop, before anything is measured, a run that would replace the stored result
+    at `path` with one made differently: the book, the README and the notebooks quote
+    the stored one. `differences(stored)` lists how this run differs from it."""
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):  # nothing stored there, or nothing readable to keep
+        return
+    changes = differences(stored)
+    if changes:
+        raise SystemExit(
+            f"{path} holds a stored result that the chapter quotes, and this run differs "
+            f"from the one that made it: {'; '.join(changes)}. Write this run elsewhere "
+            f"with --out PATH, or run it as the stored one was run to replace it.")
+
+
+def changed_settings(stored, settings):
+    """How `settings` differ from the stored result's, one phrase per setting."""
+    saved = stored.get("settings", {})
+    return [f"{name} {saved.get(name)!r} stored, {value!r} now"
+            for name, value in settings.items() if saved.get(name) != value]

@@ -4,6 +4,7 @@
     python benchmarks/train_speed.py --full-run    # also the full ten epochs (GPU)
     python benchmarks/train_speed.py --profile     # where our path spends its time
     python benchmarks/train_speed.py --ablation    # which of our choices pays here
+    python benchmarks/train_speed.py --compile --ablation   # how the stored CPU result was made
 
 Both paths train the same network (the cell tagged
 `alexnet-definition` in notebooks/alexnet_pytorch.ipynb) from the same initialisation, at the same
@@ -20,7 +21,9 @@ batch size and learning rate, on the same machine:
 
 Each path runs `--warmup` steps untimed, then `--steps` timed steps. The
 result, with the hardware and versions, goes to benchmarks/results/ as JSON;
-the book's status page shows it.
+the book's status page shows it. A run made differently from the stored one
+(other settings, or other options among --compile, --full-run, --profile and
+--ablation) must name another file with --out: it is refused before it starts.
 """
 
 import argparse
@@ -41,6 +44,7 @@ import d2lutils.torch as d2l
 from d2lutils import budget, data
 from d2lutils.hardware import cpu_description
 from d2lutils.notebooks import run_tagged_cell
+from d2lutils.train import positive_float
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import d2l_style  # noqa: E402  (the reference pipelines, next to this file)
@@ -260,7 +264,7 @@ def parse_args(argv=None):
                         "(default: 200 on a GPU, 6 on a CPU)")
     parser.add_argument("--warmup", type=int, help="untimed steps first (default: 20 / 2)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--lr", type=positive_float, default=0.01)
     parser.add_argument("--workers", type=int, default=d2l_style.NUM_WORKERS,
                         help="DataLoader workers of the baseline")
     parser.add_argument("--compile", action="store_true",
@@ -280,9 +284,37 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     for name in ("steps", "warmup", "batch_size", "workers"):
         value = getattr(args, name)
-        if value is not None and value < (0 if name in ("warmup", "workers") else 1):
-            parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+        least = 0 if name in ("warmup", "workers") else 1
+        if value is not None and value < least:
+            parser.error(f"--{name.replace('_', '-')} must be "
+                         f"{'positive' if least else '0 or more'}, got {value}")
     return args
+
+
+def settings(args):
+    """What the result records of how it was made."""
+    return {"batch_size": args.batch_size, "steps": args.steps, "warmup": args.warmup,
+            "baseline_workers": args.workers, "lr": args.lr}
+
+
+def differences(args):
+    """How a run with `args` would differ from a stored result, for report.keep_stored_result:
+    its settings, and which of the optional measurements it makes."""
+    ablation = [f"{precision}, {layout}" for precision in args.ablation_precisions
+                for layout in ("NCHW", "channels-last")] if args.ablation else []
+
+    def compare(stored):
+        changes = report.changed_settings(stored, settings(args))
+        for option, key, made in (("--compile", "compiled", args.compile),
+                                  ("--full-run", "full_run", args.full_run),
+                                  ("--profile", "profile", args.profile)):
+            if (stored.get(key) is not None) != made:
+                changes.append(f"{option} {'not ' if made else ''}used for the stored result")
+        if sorted(stored.get("ablation") or {}) != sorted(ablation):
+            changes.append(f"ablation {sorted(stored.get('ablation') or {})} stored, "
+                           f"{sorted(ablation)} now")
+        return changes
+    return compare
 
 
 def main(argv=None):
@@ -294,6 +326,9 @@ def main(argv=None):
                          "run it on a GPU.")
     args.steps = args.steps or (200 if on_gpu else 6)
     args.warmup = args.warmup if args.warmup is not None else (20 if on_gpu else 2)
+    out = args.out or result_path(device)
+    if args.out is None:
+        report.keep_stored_result(out, differences(args))
 
     fashion = data.load_fashion_mnist()
     count = args.steps * args.batch_size
@@ -315,8 +350,7 @@ def main(argv=None):
         "hardware": describe_hardware(device), "host_cpu": cpu_description(),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__},
-        "settings": {"batch_size": args.batch_size, "steps": args.steps,
-                     "warmup": args.warmup, "baseline_workers": args.workers, "lr": args.lr},
+        "settings": settings(args),
         "flop_per_training_image": flop,
         "baseline": reference, "ours": fast,
         "speedup": fast["images_per_sec"] / reference["images_per_sec"],
@@ -352,7 +386,7 @@ def main(argv=None):
     for target, met in result["targets"].items():
         print(f"target {target}: {'met' if met else 'MISSED'}")
 
-    return report.write_json(result, args.out or result_path(device))
+    return report.write_json(result, out)
 
 
 if __name__ == "__main__":

@@ -121,9 +121,11 @@ def fashion_mnist_splits(*, num_train=None, num_test=None, data_dir=None):
     Returns (train_images, train_labels), (test_images, test_labels) as uint8
     arrays; the framework modules build their minibatches from these.
     """
+    # Checked against the official sizes first: a wrong count is refused before
+    # any data is looked for, let alone downloaded.
+    num_train = _check_count("num_train", num_train, FILES["train_labels"].shape[0])
+    num_test = _check_count("num_test", num_test, FILES["test_labels"].shape[0])
     data = load_fashion_mnist(data_dir)
-    num_train = _check_count("num_train", num_train, len(data.train_labels))
-    num_test = _check_count("num_test", num_test, len(data.test_labels))
     return ((data.train_images[:num_train], data.train_labels[:num_train]),
             (data.test_images[:num_test], data.test_labels[:num_test]))
 
@@ -135,6 +137,23 @@ def check_batching(batch_size, resize):
     if resize is not None and not _is_positive_int(resize):
         raise ValueError(f"resize must be None (keep 28x28) or a positive integer side "
                          f"length such as 224, got {resize!r}.")
+
+
+def check_examples(images, labels):
+    """Refuse images or labels that a loader would mangle instead of batching.
+
+    The loaders scale uint8 grey levels to [0, 1] themselves, so images must be
+    uint8 (N, height, width), as load_fashion_mnist gives them, with N labels."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"images must be a uint8 array (N, height, width) of grey levels "
+                         f"0..255, as data.load_fashion_mnist() returns them; got "
+                         f"{images.dtype} of shape {images.shape}. The loader scales them to "
+                         f"[0, 1] and adds the channel axis itself.")
+    if labels.ndim != 1 or len(labels) != len(images) or not np.issubdtype(labels.dtype,
+                                                                           np.integer):
+        raise ValueError(f"labels must be one integer per image, shape ({len(images)},); "
+                         f"got {labels.dtype} of shape {labels.shape}.")
 
 
 def _is_positive_int(value):
@@ -180,10 +199,20 @@ def download_fashion_mnist(folder, mirrors=None):
     temporary folder first and is moved into place only once verified, so a
     failed or corrupt download never leaves a broken file behind.
     """
-    import pooch  # only needed when downloading
-
     mirrors = MIRRORS if mirrors is None else mirrors
     folder = Path(folder)
+    try:
+        return _download_into(folder, mirrors)
+    except OSError as error:  # a folder that cannot be created or written to
+        raise DataError(f"Could not save Fashion-MNIST into {folder}: {error}. Download "
+                        f"into a folder you can write to (without a folder named, that is "
+                        f"the cache, which XDG_CACHE_HOME moves), or get the files another "
+                        f"way.\n" + HOW_TO_GET_IT.format(cache=folder)) from None
+
+
+def _download_into(folder, mirrors):
+    import pooch  # only needed when downloading
+
     folder.mkdir(parents=True, exist_ok=True)
     for spec in FILES.values():
         if _find_file(folder, spec.name) is not None:

@@ -21,13 +21,13 @@ from flax import nnx
 
 from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
-from .data import check_batching, fashion_mnist_splits
+from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
                       wrong_size_explained)
 from .timer import Timer
-from .training import TrainingMonitor, check_hyperparameters
+from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -79,6 +79,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None, seed=0):
         check_batching(batch_size, resize)
+        check_examples(images, labels)
         self.device = _device(device) if device is not None else jax.devices()[0]
         self.images = jax.device_put(images, self.device)
         self.labels = jax.device_put(labels.astype("int32"), self.device)
@@ -134,6 +135,7 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     seed: the key the training order is drawn from. The training batches are
     reshuffled every epoch; the test batches keep their order.
     """
+    check_batching(batch_size, resize)  # before any data is looked for
     train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
                                        data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device,
@@ -222,6 +224,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     checkpoint's seed for that epoch.
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    check_checkpoint(checkpoint)
     device = _device(device)
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))

@@ -39,11 +39,11 @@ from mxnet.gluon import nn  # noqa: E402
 
 from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
-from .data import check_batching, fashion_mnist_splits
+from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
-from .training import TrainingMonitor, check_hyperparameters
+from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -97,6 +97,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
+        check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
         self.images = nd.array(images, ctx=self.device, dtype="uint8")
         self.labels = nd.array(labels, ctx=self.device, dtype="int32")
@@ -141,6 +142,7 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     device: where the data lives and is resized (the first GPU if any, by default).
     The training batches are reshuffled every epoch; the test batches keep their order.
     """
+    check_batching(batch_size, resize)  # before any data is looked for
     train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
                                        data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device),
@@ -164,6 +166,7 @@ def _trace_layers(net, X, batch_shape=None):
     the first layer that cannot take its input (see summary.wrong_input_error)."""
     layers = []
     for index, layer in enumerate(_leaf_layers(net)):
+        built = _shaped_for_another_input(layer, X.shape)
         try:
             X = layer(X)
             X.wait_to_read()  # MXNet is lazy: a shape error surfaces only here
@@ -171,7 +174,7 @@ def _trace_layers(net, X, batch_shape=None):
             if "out of memory" in str(error):
                 raise  # the input fits; the device's memory does not
             raise wrong_input_error(index, type(layer).__name__, X.shape, _first_line(error),
-                                    batch_shape=batch_shape) from None
+                                    batch_shape=batch_shape, built=built) from None
         except RuntimeError as error:
             if "initialize" in str(error):
                 raise RuntimeError("The network's parameters are not initialised: call "
@@ -180,6 +183,20 @@ def _trace_layers(net, X, batch_shape=None):
         layers.append(LayerInfo(type(layer).__name__, tuple(X.shape),
                                 sum(p.data().size for p in layer.collect_params().values())))
     return LayerSummary(layers)
+
+
+def _shaped_for_another_input(layer, shape):
+    """Whether `layer` has weights, shaped by an earlier input, that an input of `shape`
+    does not fit: then no input of this shape will pass it, only a fresh layer. Gluon
+    leaves a 0 in a weight's shape until the first input fills it in."""
+    weight = getattr(layer, "weight", None)
+    if weight is None or weight.shape is None or 0 in weight.shape:
+        return False
+    if isinstance(layer, nn.Dense):  # (units, inputs), the input flattened
+        return weight.shape[1] != int(np.prod(shape[1:]))
+    if isinstance(layer, nn.Conv2D):  # (channels, input channels, height, width)
+        return weight.shape[1] != shape[1]
+    return False
 
 
 def _trace_one_image(net, X, size=None):
@@ -227,6 +244,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     the checkpoint's seed for that epoch.
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    check_checkpoint(checkpoint)
     device = _device(device)
     net.initialize(init.Xavier(), ctx=device, force_reinit=True)
     trainer = gluon.Trainer(net.collect_params(), "sgd",

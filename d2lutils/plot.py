@@ -28,6 +28,11 @@ def show_images(images, titles=None, num_cols=8, scale=1.4):
         raise ValueError(f"show_images expects grayscale images (N, H, W) or colour images "
                          f"(N, H, W, 3), got shape {images.shape}; for a single image add "
                          f"a batch axis, for (N, 1, H, W) drop the channel axis.")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"show_images got {len(images)} images but {len(titles)} titles; "
+                         f"pass one title per image (slice both the same way).")
+    if num_cols < 1:
+        raise ValueError(f"num_cols must be at least 1, got {num_cols}")
     num_rows = math.ceil(len(images) / num_cols)
     fig, axes = plt.subplots(num_rows, num_cols, squeeze=False,
                              figsize=(num_cols * scale, num_rows * (scale + 0.25)))

@@ -35,15 +35,39 @@ class InputShapeError(ValueError):
     """A layer cannot take the shape of the input it was given."""
 
 
-def wrong_input_error(index, name, input_shape, error, *, batch_shape=None):
+class BuiltForAnotherShapeError(InputShapeError):
+    """A layer's weights were shaped by an earlier input of another shape (Keras and
+    Gluon shape them at a network's first input, and never again)."""
+
+
+def wrong_input_error(index, name, input_shape, error, *, batch_shape=None, built=False):
     """The error for the layer at `index` (counted from 0) that cannot take the shape it was given.
 
     batch_shape: where train_ch6 found that its training batches do not fit the
     network, their shape; the advice is then about the loader, not about
     layer_summary's input_shape.
+    built: whether the layer already had its weights: then they were shaped by an
+    earlier input, and the advice is a fresh network for this shape.
     """
     where = (f"Layer {index + 1} ({name}) cannot take an input of shape "
              f"{tuple(input_shape)}: {error}")
+    if built:
+        if batch_shape is None:
+            refusal = BuiltForAnotherShapeError(
+                f"{where}\nIts weights were shaped by the first input this network was "
+                f"given, which had another shape, and cannot change: check the input_shape "
+                f"passed to layer_summary, or make a fresh network (alexnet()) for inputs "
+                f"of this shape.")
+        else:
+            refusal = BuiltForAnotherShapeError(
+                f"The training batches, of shape {tuple(batch_shape)}, do not fit this "
+                f"network: its weights were shaped by the first input it was given, which "
+                f"had another shape, and cannot change. {where}\nMake a fresh network "
+                f"(alexnet()) for these images.")
+        # What to say where the weights were shaped by size_error's own blank image.
+        refusal.if_shaped_by_this_check = wrong_input_error(index, name, input_shape, error,
+                                                             batch_shape=batch_shape)
+        return refusal
     if batch_shape is None:
         return InputShapeError(f"{where}\nCheck the input_shape passed to layer_summary (batch, "
                                f"channels and size in the framework's layout).")
@@ -89,14 +113,22 @@ def size_error(trace_one_image, net, X):
     """The InputShapeError for X's first image, where the size of X's images is why
     the network fails on them; else None. The blank image goes first: Keras and
     Gluon give a layer its weights' shapes at its first input."""
+    shaped_before = None  # the blank image refused by weights an earlier input shaped
     try:
         trace_one_image(net, X, IMAGE_SIZE)
+    except BuiltForAnotherShapeError as error:
+        shaped_before = error
     except Exception:  # even an image of the size the network is made for fails
         return None
     try:
         trace_one_image(net, X, None)
     except InputShapeError as error:
+        if shaped_before is None:
+            # The blank image went through, so any weights it met were shaped by it.
+            error = getattr(error, "if_shaped_by_this_check", error)
+        elif not isinstance(error, BuiltForAnotherShapeError):
+            error = shaped_before
         return error.with_traceback(None)  # where in this check it was found is no help
     except Exception:  # something other than a shape: not for this check to say
         return None
-    return None  # every layer takes X's image: its size is not why
+    return None  # every layer takes X's image (the network was built for its size)

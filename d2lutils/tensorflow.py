@@ -14,12 +14,12 @@ from tensorflow.keras import layers
 
 from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
-from .data import check_batching, fashion_mnist_splits
+from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, check_not_empty, size_error, wrong_input_error
 from .timer import Timer
-from .training import TrainingMonitor, check_hyperparameters
+from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -97,6 +97,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
+        check_examples(images, labels)
         self.device = device if device is not None else _default_device()
         _device_spec(self.device)
         with tf.device(self.device):
@@ -140,6 +141,7 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     device: where the data lives and is resized (the first GPU if any, by default).
     The training batches are reshuffled every epoch; the test batches keep their order.
     """
+    check_batching(batch_size, resize)  # before any data is looked for
     train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
                                        data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device),
@@ -162,12 +164,26 @@ def _trace_layers(net, X, batch_shape=None):
     the first layer that cannot take its input (see summary.wrong_input_error)."""
     layers = []
     for index, layer in enumerate(_leaf_layers(net)):
+        # The output's shape first, by the layer's own rules, and nothing run where it
+        # would be empty: given an image smaller than its window, oneDNN's convolution
+        # kills the whole process (a floating-point exception) instead of raising.
+        try:
+            expected = layer.compute_output_shape(tuple(X.shape))
+        except ValueError as error:
+            raise wrong_input_error(index, type(layer).__name__, X.shape, _message(error),
+                                    batch_shape=batch_shape) from None
+        except NotImplementedError:  # a layer without shape rules: run it to find out
+            expected = None
+        if expected is not None:
+            check_not_empty(index, type(layer).__name__, X.shape, expected,
+                            batch_shape=batch_shape)
         try:
             output = layer(X)
         except (ValueError, tf.errors.InvalidArgumentError, tf.errors.AbortedError) as error:
             # AbortedError: oneDNN's pooling kernel refuses a window larger than its input.
             raise wrong_input_error(index, type(layer).__name__, X.shape, _message(error),
-                                    batch_shape=batch_shape) from None
+                                    batch_shape=batch_shape,
+                                    built=_shaped_for_another_input(layer, X.shape)) from None
         check_not_empty(index, type(layer).__name__, X.shape, output.shape,
                         batch_shape=batch_shape)
         X = output
@@ -183,6 +199,13 @@ def _trace_shapes(net, X, size=None):
     X's channels. Raises wrong_input_error at the first layer that cannot take it."""
     shape = (1, *X.shape[1:]) if size is None else (1, size, size, X.shape[-1])
     for index, layer in enumerate(_leaf_layers(net)):
+        # compute_output_shape does not look at a built layer's weights; its input_spec does.
+        if _shaped_for_another_input(layer, shape):
+            sizes = ", ".join(f"{size} along axis {axis}"
+                              for axis, size in _input_spec_axes(layer).items())
+            raise wrong_input_error(index, type(layer).__name__, shape,
+                                    f"its weights take inputs of {sizes}",
+                                    batch_shape=tuple(X.shape), built=True)
         try:
             output = layer.compute_output_shape(shape)
         except ValueError as error:
@@ -190,6 +213,18 @@ def _trace_shapes(net, X, size=None):
                                     batch_shape=tuple(X.shape)) from None
         check_not_empty(index, type(layer).__name__, shape, output, batch_shape=tuple(X.shape))
         shape = output
+
+
+def _input_spec_axes(layer):
+    """{axis: size} of the input axes a built layer's weights fix (Dense: the last)."""
+    return getattr(layer.input_spec, "axes", None) or {}
+
+
+def _shaped_for_another_input(layer, shape):
+    """Whether `layer` has weights, shaped by an earlier input, that an input of `shape`
+    does not fit: then no input of this shape will pass it, only a fresh layer."""
+    return bool(layer.weights) and any(size is not None and shape[axis] != size
+                                       for axis, size in _input_spec_axes(layer).items())
 
 
 def _message(error):
@@ -232,6 +267,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     checkpoint's seed for that epoch.
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    check_checkpoint(checkpoint)
     _device_spec(device)
     with tf.device(device):
         _init_glorot(net, next(iter(train_iter))[0])

@@ -16,12 +16,12 @@ from torch.nn import functional as F
 
 from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
-from .data import check_batching, fashion_mnist_splits
+from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
-from .training import TrainingMonitor, check_hyperparameters
+from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -97,6 +97,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
+        check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
         self.images = torch.from_numpy(images.copy()).to(self.device)
         self.labels = torch.from_numpy(labels.astype("int64")).to(self.device)
@@ -138,6 +139,7 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
     device: where the data lives and is resized (the first GPU if any, by default).
     The training batches are reshuffled every epoch; the test batches keep their order.
     """
+    check_batching(batch_size, resize)  # before any data is looked for
     train, test = fashion_mnist_splits(num_train=num_train, num_test=num_test,
                                        data_dir=data_dir)  # (images, labels) each
     return (FashionMNISTBatches(*train, batch_size, shuffle=True, resize=resize, device=device),
@@ -197,10 +199,19 @@ def evaluate_accuracy(net, data_iter, device):
     num_examples = 0
     with torch.no_grad(), _autocast(device, _choose_precision(device)):
         for X, y in data_iter:
-            X, y = X.to(device, memory_format=torch.channels_last), y.to(device)
+            X, y = _channels_last(X, device), y.to(device)
             num_correct += (net(X).argmax(dim=1) == y).sum()
             num_examples += len(y)
     return num_correct.item() / num_examples
+
+
+def _channels_last(X, device):
+    """The batch X on `device` in channels-last layout, which only a 4-D batch has."""
+    if X.dim() != 4:
+        raise ValueError(f"Expected a batch of images (batch, channels, height, width), got "
+                         f"shape {tuple(X.shape)}; load_data_fashion_mnist(batch_size, "
+                         f"resize=224) gives batches of (batch, 1, 224, 224).")
+    return X.to(device, memory_format=torch.channels_last)
 
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, *,
@@ -233,6 +244,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     be wrapped in DistributedDataParallel (as d2lutils.train does under torchrun).
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
+    check_checkpoint(checkpoint)
     device = _device(device)
     precision = _choose_precision(device)
     net.apply(_init_glorot)
@@ -260,7 +272,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         # so that happens only when the monitor asks (a few times per epoch).
         sums = torch.zeros(3, device=device)  # loss sum, correct, examples
         for i, (X, y) in enumerate(monitor.batches(train_iter)):
-            X, y = X.to(device, memory_format=torch.channels_last), y.to(device)
+            X, y = _channels_last(X, device), y.to(device)
             # Images of the wrong size (no resize=224) fail with an error that says
             # so, naming the layer, instead of one from deep inside it.
             with (_autocast(device, precision),

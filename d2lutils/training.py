@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from .checkpoint import Checkpoint
 from .plot import TrainingPlot, in_notebook
 
 
@@ -33,6 +34,15 @@ def check_hyperparameters(num_epochs, lr, momentum):
         raise ValueError(f"momentum={momentum!r}: use a number from 0 (plain SGD) up to, but "
                          f"not including, 1 (the chapter uses the paper's 0.9).")
     return int(num_epochs), float(lr), float(momentum)
+
+
+def check_checkpoint(checkpoint):
+    """Refuse, before anything is trained, a `checkpoint` that is not a Checkpoint (a
+    folder alone does not say which settings a resumed run must share)."""
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        raise TypeError(f"checkpoint={checkpoint!r}: pass a "
+                        f"d2lutils.checkpoint.Checkpoint(folder, settings), which names "
+                        f"the run's folder and the settings a resumed run must share.")
 
 
 @dataclass

@@ -129,9 +129,9 @@ def test_flop_count_is_forward_and_backward():
     (["--device", "cpu", "--full-run"], "--full-run trains ten epochs"),
     (["--device", "cpu", "--steps", "500", "--batch-size", "128"], "Fashion-MNIST has 60,000"),
 ])
-def test_train_speed_refuses_runs_it_cannot_do(argv, message):
+def test_train_speed_refuses_runs_it_cannot_do(argv, message, tmp_path):
     with pytest.raises(SystemExit, match=message):
-        train_speed.main(argv)
+        train_speed.main(argv + ["--out", str(tmp_path / "result.json")])
 
 
 @needs_torch
@@ -386,3 +386,90 @@ def test_stored_learning_curves_compare_both_recipes_over_the_same_seeds():
     for run in result["runs"]:
         images = [point["images"] for point in run["points"]]
         assert images == list(range(0, settings["images"] + 1, settings["eval_every"]))
+
+
+def test_an_interrupted_write_leaves_the_stored_result_whole(tmp_path, monkeypatch):
+    import report
+
+    path = tmp_path / "result.json"
+    report.write_json({"speed": 1.0}, path)
+    write_text = Path.write_text
+
+    def write_half_then_fail(self, text, *args, **kwargs):
+        write_text(self, text[:len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt  # the reader pressed Ctrl-C mid-write
+
+    monkeypatch.setattr(Path, "write_text", write_half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_json({"speed": 2.0}, path)
+    assert json.loads(path.read_text()) == {"speed": 1.0}
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # nothing half-written
+
+
+@needs_torch
+def test_learning_curve_keeps_a_stored_result_made_differently(tmp_path, fashion_dir,
+                                                              monkeypatch):
+    # The PyTorch notebook draws the stored curves: a run with other settings must not
+    # replace them, and is stopped before it trains. Run as the stored one was, it may.
+    monkeypatch.setattr(learning_curve, "RESULTS", tmp_path)
+    tiny = ["--device", "cpu", "--momentum", "0.9", "--seeds", "0", "--images", "16",
+            "--eval-every", "8", "--batch-size", "8", "--test-images", "8"]
+    stored = learning_curve.main(tiny)
+    path = tmp_path / "learning_curve-cpu.json"
+    trained = []
+    monkeypatch.setattr(learning_curve, "learning_curve",
+                        lambda *args: trained.append(args) or stored["runs"][0])
+    for changed, phrase in ((["--images", "24"], "images 16 stored, 24 now"),
+                            (["--seeds", "0", "1"], "runs (momentum, seed) [(0.9, 0)] stored")):
+        with pytest.raises(SystemExit, match="--out PATH") as refusal:
+            learning_curve.main(tiny + changed)
+        assert phrase in str(refusal.value)
+    assert trained == [] and json.loads(path.read_text()) == stored
+    monkeypatch.setattr(learning_curve.report, "utc_now", lambda: "2100-01-01T00:00:00+00:00")
+    learning_curve.main(tiny + ["--images", "24", "--out", str(tmp_path / "other.json")])
+    assert json.loads(path.read_text()) == stored
+    learning_curve.main(tiny)  # as stored: replaced
+    assert len(trained) == 2 and json.loads(path.read_text())["date"].startswith("2100")
+
+
+@needs_torch
+def test_train_speed_keeps_a_stored_result_made_with_other_options(tmp_path, monkeypatch):
+    # The stored CPU result has an ablation and a compiled run that the status page and
+    # README quote; a plain run would drop them.
+    monkeypatch.setattr(train_speed, "RESULTS", tmp_path)
+    for name in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    stored = {"settings": {"batch_size": 4, "steps": 2, "warmup": 1, "baseline_workers": 0,
+                           "lr": 0.01},
+              "compiled": {"images_per_sec": 1.0}, "full_run": None, "profile": None,
+              "ablation": {"float32, NCHW": 1.0, "float32, channels-last": 1.0}}
+    (tmp_path / "train_speed-cpu.json").write_text(json.dumps(stored))
+    monkeypatch.setattr(train_speed.data, "load_fashion_mnist",
+                        lambda: pytest.fail("refused only after loading the data"))
+    tiny = ["--device", "cpu", "--steps", "2", "--warmup", "1", "--batch-size", "4",
+            "--workers", "0"]
+    with pytest.raises(SystemExit) as refusal:
+        train_speed.main(tiny)
+    assert ("--compile used for the stored result; ablation ['float32, NCHW', "
+            "'float32, channels-last'] stored, [] now") in str(refusal.value)
+    as_stored = ["--compile", "--ablation", "--ablation-precisions", "float32"]
+    with pytest.raises(SystemExit, match="steps 2 stored, 3 now"):
+        train_speed.main(tiny + as_stored + ["--steps", "3"])
+    # Run as it was run, it goes on to measure (here: stopped where the data is read).
+    with pytest.raises(pytest.fail.Exception, match="after loading the data"):
+        train_speed.main(tiny + as_stored)
+
+
+@needs_torch
+@pytest.mark.parametrize("argv, message", [
+    (["--batch-size", "0"], "--batch-size: must be a positive whole number, not 0"),
+    (["--eval-every", "0"], "--eval-every: must be a positive whole number, not 0"),
+    (["--momentum", "0.9", "1.5"], "--momentum: must be at least 0 and below 1, not 1.5"),
+    (["--lr", "0"], "--lr: must be a positive number, not 0"),
+    (["--seeds", "-1"], "--seeds: must be a whole number from 0"),
+    (["--test-images", "20000"], "--test-images must be between 1 and 10,000"),
+])
+def test_learning_curve_refuses_settings_it_cannot_run(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        learning_curve.parse_args(argv)
+    assert message in capsys.readouterr().err

@@ -41,7 +41,13 @@ def test_setup_cell_installs_from_the_configured_repository(notebook):
     first_code = next(c for c in read_notebook(notebook)["cells"] if c["cell_type"] == "code")
     assert "".join(first_code["source"]) == setup, "the setup cell comes first"
     assert 'if "google.colab" in sys.modules:' in setup
-    assert f"git+{CONFIG['repository']['url']}" in setup
+    # The branch too: Colab installs the d2lutils of the branch the book launched from,
+    # and a notebook that clones the repository clones that branch.
+    url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
+    assert f'git+{url}@{branch}"' in setup
+    for line in setup.splitlines():
+        if "git clone" in line:
+            assert f"--branch {branch} {url} " in line, line
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)

@@ -155,6 +155,26 @@ def test_train_ch6_leaves_metrics_without_their_checkpoint_alone(name, fashion_d
     assert sorted(path.name for path in tmp_path.iterdir()) == [ckpt.METRICS_FILE]
 
 
+@per_framework
+def test_a_folder_in_place_of_a_checkpoint_is_refused_saying_what_to_pass(name, fashion_dir,
+                                                                         tmp_path, monkeypatch):
+    # A folder alone does not say which settings a resumed run must share. Refused
+    # before training starts (no plot, no progress bar).
+    d2l = frameworks.module(name)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(16, num_train=16, num_test=16,
+                                                        device=frameworks.cpu(name),
+                                                        data_dir=fashion_dir)
+    monkeypatch.setattr(d2l, "TrainingMonitor",
+                        lambda *args, **kwargs: pytest.fail("training started"))
+    folder = tmp_path / "run"
+    for given in (str(folder), folder):
+        with pytest.raises(TypeError, match=r"pass a d2lutils\.checkpoint\.Checkpoint\(folder, "
+                                            r"settings\)"):
+            d2l.train_ch6(frameworks.small_cnn(name), train_iter, test_iter, 1, lr=0.1,
+                          device=frameworks.cpu(name), checkpoint=given)
+    assert not folder.exists()
+
+
 @pytest.mark.parametrize("description", [
     {"format": 1, "settings": {"lr": 0.01}, "epochs_done": 1},  # no history
     {"format": 1, "settings": ["lr", 0.01], "epochs_done": 1, "history": {}},

@@ -55,6 +55,9 @@ def test_splits_take_the_first_examples(fashion_dir):
 def test_splits_refuse_impossible_counts(fashion_dir, kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.fashion_mnist_splits(data_dir=fashion_dir, **kwargs)
+    # Before the data is looked for: no download for a request that cannot be met.
+    with pytest.raises(ValueError, match=message):
+        data.fashion_mnist_splits(data_dir=fashion_dir / "not-there", **kwargs)
 
 
 @pytest.mark.parametrize("batch_size, resize, message", [
@@ -210,6 +213,21 @@ def test_unreachable_mirrors_say_how_to_get_it(no_data_anywhere, monkeypatch):
     with pytest.raises(data.DataError, match="Could not download train-images-idx3-ubyte.gz"
                                              "(.|\n)*apt-get install dataset-fashion-mnist"):
         data.load_fashion_mnist()
+
+
+def test_a_cache_that_cannot_be_written_says_what_to_do(no_data_anywhere, monkeypatch,
+                                                        capsys):
+    # Here a file stands where the cache folder should go (as root, permissions
+    # cannot be made to refuse); a read-only home or a full disk fail the same way.
+    blocked = no_data_anywhere / "cache"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(data, "MIRRORS", ("http://127.0.0.1:9/",))
+    with pytest.raises(data.DataError, match=r"Could not save Fashion-MNIST into .*cache.*: "
+                                             r"(.|\n)*XDG_CACHE_HOME(.|\n)*apt-get install"):
+        data.load_fashion_mnist()
+    with pytest.raises(SystemExit, match="error: Could not save Fashion-MNIST"):
+        data.main([])
+    assert blocked.read_text() == "not a folder"
 
 
 def test_command_line_reports_the_folder(fashion_dir, capsys, monkeypatch):

@@ -160,6 +160,59 @@ def test_train_ch6_names_the_layer_and_the_fix_when_the_images_are_the_wrong_siz
     d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.01, device=frameworks.cpu(name))
 
 
+def test_a_network_shaped_by_another_input_size_says_to_make_a_fresh_one(name, fashion_dir):
+    # Keras and Gluon shape a layer's weights at the network's first input, for good:
+    # an AlexNet first shown 100x100 images (the notebooks' exercise on small inputs)
+    # gives its classifier 1,024 inputs and can no longer take 224x224 images.
+    if name not in ("tensorflow", "mxnet"):
+        pytest.skip("PyTorch and Flax layers get their input widths when they are made")
+    d2l = frameworks.module(name)
+    net = frameworks.alexnet(name)
+    d2l.layer_summary(net, frameworks.input_shape(name, 100))
+    with pytest.raises(ValueError, match=r"^Layer 15 \(Dense\) cannot take an input of shape "
+                                         r"\(1, 6400\): .+\nIts weights were shaped by the first "
+                                         r"input this network was given, .* make a fresh network "
+                                         r"\(alexnet\(\)\) for inputs of this shape\.$"):
+        d2l.layer_summary(net, frameworks.input_shape(name, 224))
+    train_iter, test_iter = d2l.load_data_fashion_mnist(8, resize=224, num_train=8, num_test=8,
+                                                        data_dir=fashion_dir)
+    batch_shape = re.escape(str((8, *frameworks.input_shape(name, 224)[1:])))
+    with pytest.raises(ValueError, match=rf"^The training batches, of shape {batch_shape}, do "
+                                         rf"not fit this network: its weights were shaped by "
+                                         rf"the first input it was given, .* Layer 15 \(Dense\) "
+                                         rf"(.|\n)+Make a fresh network \(alexnet\(\)\) for "
+                                         rf"these images\.$"):
+        d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.01,
+                      device=frameworks.cpu(name))
+    d2l.layer_summary(frameworks.alexnet(name), frameworks.input_shape(name, 224))  # the fix
+
+
+def test_a_network_trains_again_at_the_size_it_was_built_for(name, fashion_dir):
+    # The other side of the check above: a network shaped by 28x28 images (layer_summary,
+    # then a first train_ch6) trains on 28x28 images again.
+    d2l = frameworks.module(name)
+    net = frameworks.small_cnn(name)
+    d2l.layer_summary(net, frameworks.input_shape(name, 28))
+    train_iter, test_iter = d2l.load_data_fashion_mnist(8, num_train=8, num_test=8,
+                                                        data_dir=fashion_dir)
+    for _ in range(2):
+        d2l.train_ch6(net, train_iter, test_iter, num_epochs=1, lr=0.01,
+                      device=frameworks.cpu(name))
+
+
+def test_an_image_too_small_for_a_built_network_is_not_blamed_on_its_weights(name):
+    # An AlexNet built at 224 and shown an 8x8 image fails at its first convolution
+    # because 8 < 11, whatever the weights: a fresh network would fail the same way.
+    d2l = frameworks.module(name)
+    net = frameworks.alexnet(name)
+    d2l.layer_summary(net, frameworks.input_shape(name, 224))
+    with pytest.raises(ValueError) as raised:
+        d2l.layer_summary(net, frameworks.input_shape(name, 8))
+    assert str(raised.value).startswith("Layer 1 (Conv")
+    assert "Check the input_shape passed to layer_summary" in str(raised.value)
+    assert "fresh network" not in str(raised.value)
+
+
 def test_loader_shapes_types_and_range(name, fashion_dir):
     d2l = frameworks.module(name)
     train_iter, test_iter = d2l.load_data_fashion_mnist(64, num_train=200, num_test=100,
@@ -203,6 +256,32 @@ def test_loader_refuses_a_bad_resize(name, fashion_dir):
     with pytest.raises(ValueError, match="resize must be None"):
         frameworks.module(name).load_data_fashion_mnist(32, resize=(224, 224),
                                                         data_dir=fashion_dir)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
+    ({"num_train": 70_000}, "num_train must be an integer from 1 to 60,000"),
+])
+def test_loader_refuses_a_bad_setting_before_looking_for_data(name, setting, message,
+                                                              no_data_anywhere, monkeypatch):
+    # Refused at once, not after finding (or downloading 30 MB of) Fashion-MNIST.
+    monkeypatch.setattr(data, "find_data_dir",
+                        lambda *args, **kwargs: pytest.fail("looked for the data first"))
+    with pytest.raises(ValueError, match=message):
+        frameworks.module(name).load_data_fashion_mnist(**{"batch_size": 32, **setting})
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((4, 28, 28), np.float32), np.arange(4), r"uint8 .* got float32 of shape"),
+    (np.zeros((4, 1, 28, 28), np.uint8), np.arange(4), r"got uint8 of shape \(4, 1, 28, 28\)"),
+    (np.zeros((4, 28, 28), np.uint8), np.arange(3), r"one integer per image, shape \(4,\)"),
+    (np.zeros((4, 28, 28), np.uint8), np.zeros(4), "got float64 of shape"),
+])
+def test_batches_refuse_images_they_would_mangle(name, images, labels, message):
+    # Images already scaled to [0, 1] would be divided by 255 again (or, in Gluon,
+    # truncated to black); the message says what the loader wants instead.
+    with pytest.raises(ValueError, match=message):
+        frameworks.module(name).FashionMNISTBatches(images, labels, 2, shuffle=False)
 
 
 def test_layer_summary_prints_and_returns_shapes(name, capsys):

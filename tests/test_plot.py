@@ -25,6 +25,16 @@ def test_show_images_refuses_a_channel_axis():
         plot.show_images(np.zeros((2, 1, 28, 28)))
 
 
+def test_show_images_wants_one_title_per_image():
+    # A reader who shows 16 images with the 8 titles of an earlier cell hears so,
+    # instead of an IndexError from the drawing loop (or titles silently dropped).
+    for num_titles in (8, 17):
+        with pytest.raises(ValueError, match=f"got 16 images but {num_titles} titles"):
+            plot.show_images(np.zeros((16, 28, 28)), ["shirt"] * num_titles)
+    with pytest.raises(ValueError, match="num_cols must be at least 1, got 0"):
+        plot.show_images(np.zeros((2, 28, 28)), num_cols=0)
+
+
 def test_show_images_draws_colour_images_in_colour():
     rng = np.random.default_rng(0)
     photos = rng.integers(0, 256, size=(3, 5, 6, 3), dtype=np.uint8)

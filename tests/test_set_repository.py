@@ -33,19 +33,45 @@ def test_moves_the_config_and_every_notebook_to_the_fork(checkout, capsys):
     set_repository.main([fork, "book"])
     config = (checkout / "_config.yml").read_text()
     assert f"  url: {fork}\n" in config and "  branch: book\n" in config
+    cloning = []
     for notebook in (checkout / "notebooks").glob("*.ipynb"):
         text = notebook.read_text()
         assert old not in text
-        assert f"git+{fork}" in tagged_source(notebook, "setup"), notebook.name
+        setup = tagged_source(notebook, "setup")
+        assert f'git+{fork}@book"' in setup, notebook.name
+        if "git clone" in setup:
+            assert f"--branch book {fork} chapter" in setup, notebook.name
+            cloning.append(notebook.name)
+    assert sorted(cloning) == ["alexnet_parity.ipynb", "two_gpus.ipynb"]
     package = (checkout / "d2lutils" / "notebooks.py").read_text()
     assert f'REPOSITORY = "{fork}"\n' in package and 'BRANCH = "book"\n' in package
     assert "alexnet_pytorch.ipynb" in capsys.readouterr().out
 
 
-def test_refuses_an_address_that_is_not_a_github_repository(checkout):
-    with pytest.raises(SystemExit, match="usage: python scripts/set-repository.py"):
-        set_repository.main(["github.com/reader"])
+def test_without_a_branch_the_configured_one_stays(checkout):
+    fork = "https://github.com/reader/alexnet-fork"
+    set_repository.main([fork])
+    assert "  branch: main\n" in (checkout / "_config.yml").read_text()
+    for notebook in (checkout / "notebooks").glob("*.ipynb"):
+        assert f'git+{fork}@main"' in tagged_source(notebook, "setup"), notebook.name
+
+
+@pytest.mark.parametrize("address, message", [
+    ("github.com/reader", "usage: python scripts/set-repository.py"),
+    ("https://github.com/reader/alexnet-fork.git",
+     r"is a clone address; give the repository's page, https://github\.com/reader/alexnet-fork$"),
+])
+def test_refuses_an_address_that_is_not_a_github_repository(checkout, address, message):
+    with pytest.raises(SystemExit, match=message):
+        set_repository.main([address])
     assert (checkout / "_config.yml").read_text() == (ROOT / "_config.yml").read_text()
+
+
+def test_a_config_without_the_repository_lines_is_named(checkout):
+    config = checkout / "_config.yml"
+    config.write_text(config.read_text().replace("  url: ", "  address: "))
+    with pytest.raises(SystemExit, match="_config.yml has no `repository:` section"):
+        set_repository.main(["https://github.com/reader/alexnet-fork"])
 
 
 def test_refuses_to_change_anything_when_the_package_disagrees(checkout):

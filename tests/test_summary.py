@@ -3,8 +3,8 @@ input a layer cannot take."""
 
 import pytest
 
-from d2lutils.summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
-                              wrong_size_explained)
+from d2lutils.summary import (BuiltForAnotherShapeError, LayerInfo, LayerSummary,
+                              check_not_empty, wrong_input_error, wrong_size_explained)
 
 
 def test_table_aligns_names_and_sums_parameters():
@@ -72,6 +72,39 @@ def test_a_failure_is_put_down_to_the_image_size_only_where_that_size_alone_fail
         assert traced == [224, None]
     else:
         assert raised.value is original
+
+
+def built_layer_refuses(net, X, size=None):
+    """A stand-in trace in which a layer whose weights are already shaped refuses every
+    image but those of the size in `net["passes"]` (None: the batch's own)."""
+    if size != net["passes"]:
+        raise wrong_input_error(14, "Dense", (1, 6400), "expected 1024 values",
+                                batch_shape=(8, 1, 224, 224), built=True)
+
+
+def test_a_network_shaped_by_an_earlier_input_is_the_reason_given():
+    original = RuntimeError("the framework's own error")
+    # The blank 224x224 image and the batch's are both refused by a layer shaped
+    # before: that is why.
+    with pytest.raises(BuiltForAnotherShapeError, match=r"^The training batches, of shape "
+                                                        r"\(8, 1, 224, 224\), do not fit this "
+                                                        r"network: its weights were shaped by "
+                                                        r"the first input it was given"):
+        with wrong_size_explained(RuntimeError, built_layer_refuses, {"passes": 0}, None):
+            raise original
+    # The network was built for the batch's size (a LeNet at 28x28): its images pass,
+    # so the failure is not about sizes, and passes through as it is.
+    with pytest.raises(RuntimeError) as raised:
+        with wrong_size_explained(RuntimeError, built_layer_refuses, {"passes": None}, None):
+            raise original
+    assert raised.value is original
+    # The blank image passed, so it was what shaped the weights (Gluon, at the first
+    # input): then the batch's size is why, and the advice is the resize.
+    with pytest.raises(ValueError) as raised:
+        with wrong_size_explained(RuntimeError, built_layer_refuses, {"passes": 224}, None):
+            raise original
+    assert not isinstance(raised.value, BuiltForAnotherShapeError)
+    assert str(raised.value).endswith("load_data_fashion_mnist(batch_size, resize=224).")
 
 
 def test_an_error_the_block_does_not_expect_is_not_looked_into():
