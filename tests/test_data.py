@@ -215,10 +215,9 @@ def test_unreachable_mirrors_say_how_to_get_it(no_data_anywhere, monkeypatch):
         data.load_fashion_mnist()
 
 
-def test_a_cache_that_cannot_be_written_says_what_to_do(no_data_anywhere, monkeypatch,
-                                                        capsys):
+def test_a_cache_that_cannot_be_written_says_what_to_do(no_data_anywhere, monkeypatch):
     # Here a file stands where the cache folder should go (as root, permissions
-    # cannot be made to refuse); a read-only home or a full disk fail the same way.
+    # cannot be made to refuse); a read-only home fails the same way.
     blocked = no_data_anywhere / "cache"
     blocked.write_text("not a folder")
     monkeypatch.setattr(data, "MIRRORS", ("http://127.0.0.1:9/",))
