@@ -143,7 +143,9 @@ def check_examples(images, labels):
     """Refuse images or labels that a loader would mangle instead of batching.
 
     The loaders scale uint8 grey levels to [0, 1] themselves, so images must be
-    uint8 (N, height, width), as load_fashion_mnist gives them, with N labels."""
+    uint8 (N, height, width), as load_fashion_mnist gives them, with N labels
+    from 0 up. Returns how many classes the labels name (the largest label + 1),
+    which train_ch6 compares with the network's outputs (check_labels_fit)."""
     images, labels = np.asarray(images), np.asarray(labels)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise ValueError(f"images must be a uint8 array (N, height, width) of grey levels "
@@ -154,6 +156,9 @@ def check_examples(images, labels):
                                                                            np.integer):
         raise ValueError(f"labels must be one integer per image, shape ({len(images)},); "
                          f"got {labels.dtype} of shape {labels.shape}.")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"labels must be class indices 0, 1, 2, ...; got {labels.min()}.")
+    return int(labels.max()) + 1 if labels.size else 0
 
 
 def _is_positive_int(value):

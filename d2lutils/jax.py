@@ -27,7 +27,8 @@ from .resize import bilinear_matrix
 from .summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
                       wrong_size_explained)
 from .timer import Timer
-from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
+from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
+                       check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -79,7 +80,8 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None, seed=0):
         check_batching(batch_size, resize)
-        check_examples(images, labels)
+        # How many classes the labels name: train_ch6 checks the network scores them all.
+        self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else jax.devices()[0]
         self.images = jax.device_put(images, self.device)
         self.labels = jax.device_put(labels.astype("int32"), self.device)
@@ -225,6 +227,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     check_checkpoint(checkpoint)
+    check_labels_fit(_num_outputs(net), train_iter=train_iter, test_iter=test_iter)
     device = _device(device)
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))
@@ -303,6 +306,14 @@ def alexnet(num_classes=10, *, rngs):
         nnx.Linear(4096, 4096, rngs=rngs), nnx.relu, nnx.Dropout(0.5, rngs=rngs),
         nnx.Linear(4096, num_classes, rngs=rngs))
     return nnx.Sequential(features, flatten, classifier)
+
+
+def _num_outputs(net):
+    """Scores per image: the width of the last layer, if it is a Linear one (else None)."""
+    layer = net
+    while isinstance(layer, nnx.Sequential) and layer.layers:
+        layer = layer.layers[-1]
+    return layer.out_features if isinstance(layer, nnx.Linear) else None
 
 
 def _state(net, optimizer):

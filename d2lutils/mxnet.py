@@ -43,7 +43,8 @@ from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
-from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
+from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
+                       check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -97,7 +98,8 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        check_examples(images, labels)
+        # How many classes the labels name: train_ch6 checks the network scores them all.
+        self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
         self.images = nd.array(images, ctx=self.device, dtype="uint8")
         self.labels = nd.array(labels, ctx=self.device, dtype="int32")
@@ -245,6 +247,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     check_checkpoint(checkpoint)
+    check_labels_fit(_num_outputs(net), train_iter=train_iter, test_iter=test_iter)
     device = _device(device)
     net.initialize(init.Xavier(), ctx=device, force_reinit=True)
     trainer = gluon.Trainer(net.collect_params(), "sgd",
@@ -311,6 +314,14 @@ def alexnet(num_classes=10):
     net = nn.Sequential()
     net.add(features, nn.Flatten(), classifier)
     return net
+
+
+def _num_outputs(net):
+    """Scores per image: the width of the last layer, if it is a Dense one (else None)."""
+    layer = net
+    while isinstance(layer, (nn.Sequential, nn.HybridSequential)) and len(layer):
+        layer = layer[len(layer) - 1]
+    return layer.weight.shape[0] if isinstance(layer, nn.Dense) else None
 
 
 def _state(net, trainer):

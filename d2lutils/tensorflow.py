@@ -19,7 +19,8 @@ from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, check_not_empty, size_error, wrong_input_error
 from .timer import Timer
-from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
+from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
+                       check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -97,7 +98,8 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        check_examples(images, labels)
+        # How many classes the labels name: train_ch6 checks the network scores them all.
+        self.num_classes = check_examples(images, labels)
         self.device = device if device is not None else _default_device()
         _device_spec(self.device)
         with tf.device(self.device):
@@ -268,6 +270,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     check_checkpoint(checkpoint)
+    check_labels_fit(_num_outputs(net), train_iter=train_iter, test_iter=test_iter)
     _device_spec(device)
     with tf.device(device):
         _init_glorot(net, next(iter(train_iter))[0])
@@ -331,6 +334,14 @@ def alexnet(num_classes=10):
         layers.Dense(4096), layers.ReLU(), layers.Dropout(0.5),
         layers.Dense(num_classes)])
     return tf.keras.Sequential([features, layers.Flatten(), classifier])
+
+
+def _num_outputs(net):
+    """Scores per image: the width of the last layer, if it is a Dense one (else None)."""
+    layer = net
+    while isinstance(layer, tf.keras.Sequential) and layer.layers:
+        layer = layer.layers[-1]
+    return layer.units if isinstance(layer, tf.keras.layers.Dense) else None
 
 
 def _state(net, optimizer):

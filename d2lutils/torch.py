@@ -21,7 +21,8 @@ from .hardware import cpu_description
 from .resize import bilinear_matrix
 from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
 from .timer import Timer
-from .training import TrainingMonitor, check_checkpoint, check_hyperparameters
+from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
+                       check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
@@ -97,7 +98,8 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        check_examples(images, labels)
+        # How many classes the labels name: train_ch6 checks the network scores them all.
+        self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
         self.images = torch.from_numpy(images.copy()).to(self.device)
         self.labels = torch.from_numpy(labels.astype("int64")).to(self.device)
@@ -245,6 +247,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     check_checkpoint(checkpoint)
+    check_labels_fit(_num_outputs(net), train_iter=train_iter, test_iter=test_iter)
     device = _device(device)
     precision = _choose_precision(device)
     net.apply(_init_glorot)
@@ -358,6 +361,14 @@ def _load_state(net, optimizer, scaler, arrays, where):
     if scaler.is_enabled() and scale:
         scaler.load_state_dict({**scaler.state_dict(), "scale": float(scale["scaler/scale"]),
                                 "_growth_tracker": int(scale["scaler/growth_tracker"])})
+
+
+def _num_outputs(net):
+    """Scores per image: the width of the last layer, if it is a Linear one (else None)."""
+    layer = _unwrap(net)
+    while isinstance(layer, nn.Sequential):
+        layer = layer[-1]
+    return layer.out_features if isinstance(layer, nn.Linear) else None
 
 
 def _unwrap(net):

@@ -45,6 +45,26 @@ def check_checkpoint(checkpoint):
                         f"the run's folder and the settings a resumed run must share.")
 
 
+def check_labels_fit(num_outputs, **data_iters):
+    """Refuse, before anything is trained, data with more classes than the network scores.
+
+    num_outputs: the width of the network's last layer (None where it cannot be
+    read; then the check is left to the framework). data_iters: the loaders by
+    name; d2lutils's loaders know how many classes their labels name, others
+    are not checked. Left to the frameworks, a label with no output is not
+    always an error. PyTorch and TensorFlow refuse it on a CPU, but on a GPU
+    PyTorch stops with a device-side assert (the process must be restarted to
+    use the GPU again) and TensorFlow's loss turns to NaN, as its documentation
+    says. On a CPU, optax's loss is NaN and Gluon trains the label as the last
+    class, without a word."""
+    for name, data_iter in data_iters.items():
+        num_classes = getattr(data_iter, "num_classes", None)
+        if None not in (num_outputs, num_classes) and num_classes > num_outputs:
+            raise ValueError(f"{name}'s labels go up to {num_classes - 1}, so the network needs "
+                             f"{num_classes} outputs, one score per class, but it has "
+                             f"{num_outputs}: build it with alexnet(num_classes={num_classes}).")
+
+
 @dataclass
 class TrainingHistory:
     """What one call of train_ch6 measured."""

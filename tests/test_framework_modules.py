@@ -276,12 +276,76 @@ def test_loader_refuses_a_bad_setting_before_looking_for_data(name, setting, mes
     (np.zeros((4, 1, 28, 28), np.uint8), np.arange(4), r"got uint8 of shape \(4, 1, 28, 28\)"),
     (np.zeros((4, 28, 28), np.uint8), np.arange(3), r"one integer per image, shape \(4,\)"),
     (np.zeros((4, 28, 28), np.uint8), np.zeros(4), "got float64 of shape"),
+    (np.zeros((4, 28, 28), np.uint8), np.array([0, 1, -1, 2]), r"class indices 0, 1, 2, .*-1"),
 ])
 def test_batches_refuse_images_they_would_mangle(name, images, labels, message):
     # Images already scaled to [0, 1] would be divided by 255 again (or, in Gluon,
     # truncated to black); the message says what the loader wants instead.
     with pytest.raises(ValueError, match=message):
         frameworks.module(name).FashionMNISTBatches(images, labels, 2, shuffle=False)
+
+
+def test_batches_count_the_classes_their_labels_name(name):
+    images = np.zeros((5, 28, 28), np.uint8)
+    batches = frameworks.module(name).FashionMNISTBatches(images, np.array([0, 4, 11, 4, 2]),
+                                                          2, shuffle=False)
+    assert batches.num_classes == 12  # labels 0..11, whether or not each one occurs
+
+
+@pytest.mark.parametrize("which", ["train_iter", "test_iter"])
+def test_train_ch6_refuses_labels_the_network_has_no_output_for(name, which, monkeypatch):
+    # Twelve classes for a network with ten outputs: refused before the optimizer is
+    # built, by the same message everywhere. Left to the frameworks, PyTorch's GPU
+    # assert needs a restart, optax's loss is NaN, Gluon trains label 11 as class 9.
+    d2l = frameworks.module(name)
+    built = frameworks.spy_on_optimizer(name, monkeypatch)
+    images = np.zeros((4, 28, 28), np.uint8)
+    ten = d2l.FashionMNISTBatches(images, np.array([0, 9, 3, 9]), 2, shuffle=False)
+    twelve = d2l.FashionMNISTBatches(images, np.array([0, 11, 3, 9]), 2, shuffle=False)
+    iters = {"train_iter": ten, "test_iter": ten, which: twelve}
+    with pytest.raises(ValueError, match=rf"^{which}'s labels go up to 11, so the network needs "
+                                         rf"12 outputs, .* but it has 10: build it with "
+                                         rf"alexnet\(num_classes=12\)\.$"):
+        d2l.train_ch6(frameworks.small_cnn(name), iters["train_iter"], iters["test_iter"],
+                      num_epochs=1, lr=0.05, device=d2l.try_gpu())
+    assert built == []
+
+
+def test_train_ch6_trains_a_network_with_more_outputs_than_classes(name):
+    # Labels 0..4 with ten outputs: the five unused scores are harmless.
+    d2l = frameworks.module(name)
+    five = d2l.FashionMNISTBatches(np.zeros((4, 28, 28), np.uint8), np.array([0, 4, 2, 1]), 2,
+                                   shuffle=False)
+    history = d2l.train_ch6(frameworks.small_cnn(name), five, five, num_epochs=1, lr=0.05,
+                            device=d2l.try_gpu())
+    assert history.num_examples == 4
+
+
+def test_the_output_count_is_read_from_the_last_layer(name):
+    # What train_ch6 compares with the labels: AlexNet's last Linear/Dense layer, however
+    # deeply it is nested; None (no check) for a network that does not end in one.
+    d2l = frameworks.module(name)
+    kwargs = {"rngs": __import__("flax").nnx.Rngs(0)} if name == "jax" else {}
+    assert d2l._num_outputs(d2l.alexnet(**kwargs)) == 10
+    assert d2l._num_outputs(d2l.alexnet(num_classes=1000, **kwargs)) == 1000
+    assert d2l._num_outputs(frameworks.small_cnn(name)) == 10
+    assert d2l._num_outputs(_ends_in_relu(name)) is None
+
+
+def _ends_in_relu(name):
+    if name == "torch":
+        from torch import nn
+        return nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    if name == "tensorflow":
+        import tensorflow as tf
+        return tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.ReLU()])
+    if name == "jax":
+        from flax import nnx
+        return nnx.Sequential(nnx.Linear(4, 4, rngs=nnx.Rngs(0)), nnx.relu)
+    from mxnet.gluon import nn
+    net = nn.Sequential()
+    net.add(nn.Dense(4), nn.Activation("relu"))
+    return net
 
 
 def test_layer_summary_prints_and_returns_shapes(name, capsys):

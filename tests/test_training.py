@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from d2lutils.training import TrainingHistory, TrainingMonitor, check_hyperparameters
+from d2lutils.training import (TrainingHistory, TrainingMonitor, check_hyperparameters,
+                               check_labels_fit)
 
 
 def test_records_a_few_points_per_epoch_and_always_the_last_batch():
@@ -97,3 +98,24 @@ def test_hyperparameters_come_back_as_numbers_of_one_kind():
 def test_hyperparameters_out_of_range_are_named(num_epochs, lr, momentum, named):
     with pytest.raises(ValueError, match=f"^{named}: "):
         check_hyperparameters(num_epochs, lr, momentum)
+
+
+class _Batches(list):
+    """A loader that, like d2lutils's, knows how many classes its labels name."""
+    num_classes = 10
+
+
+@pytest.mark.parametrize("num_outputs, loader, refused", [
+    (10, _Batches(), False),          # one output per class
+    (1000, _Batches(), False),        # unused outputs do no harm
+    (9, _Batches(), True),            # label 9 has no output
+    (None, _Batches(), False),        # the network's width could not be read
+    (9, [("X", "y")], False),         # a loader of the reader's own is not inspected
+])
+def test_labels_must_fit_the_outputs(num_outputs, loader, refused):
+    if refused:
+        with pytest.raises(ValueError, match=r"^data's labels go up to 9, so the network needs "
+                                             r"10 outputs, one score per class, but it has 9: "):
+            check_labels_fit(num_outputs, data=loader)
+    else:
+        check_labels_fit(num_outputs, data=loader)
