@@ -24,14 +24,17 @@ from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import (LayerInfo, LayerSummary, check_not_empty, wrong_input_error,
-                      wrong_size_explained)
+from .summary import (LayerInfo, LayerSummary, check_not_empty, image_batches,
+                      wrong_input_error, wrong_size_explained)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
+
+# The order of a batch's axes, as this framework's layers read them.
+_BATCH_AXES = "batch, height, width, channels"
 
 
 def try_gpu():
@@ -194,7 +197,7 @@ def evaluate_accuracy(net, data_iter, device):
     net.eval()  # dropout off
     num_correct = jax.device_put(jnp.zeros((), jnp.int32), device)
     num_examples = 0
-    for X, y in data_iter:
+    for X, y in image_batches(data_iter, _BATCH_AXES):
         num_correct += _count_correct(net, jax.device_put(X, device), jax.device_put(y, device))
         num_examples += len(y)
     return int(num_correct) / num_examples
@@ -244,7 +247,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         net.train()  # dropout on
         timer.start()
         sums = jax.device_put(jnp.zeros(3), device)  # loss sum, correct, examples
-        for i, (X, y) in enumerate(monitor.batches(train_iter)):
+        for i, (X, y) in enumerate(monitor.batches(image_batches(train_iter, _BATCH_AXES))):
             X, y = jax.device_put(X, device), jax.device_put(y, device)
             # Images of the wrong size (no resize=224) fail with an error that says
             # so, naming the layer, instead of one from deep inside it.

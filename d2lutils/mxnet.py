@@ -41,13 +41,17 @@ from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
-from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
+from .summary import (LayerInfo, LayerSummary, image_batches, wrong_input_error,
+                      wrong_size_explained)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
+
+# The order of a batch's axes, as this framework's layers read them.
+_BATCH_AXES = "batch, channels, height, width"
 
 
 def try_gpu():
@@ -223,7 +227,8 @@ def evaluate_accuracy(net, data_iter, device):
     """The fraction of examples in `data_iter` that `net` classifies correctly."""
     device = _device(device)
     num_correct, num_examples = nd.zeros(1, ctx=device), 0
-    for X, y in data_iter:  # outside autograd.record(), so dropout is off
+    # Outside autograd.record(), so dropout is off.
+    for X, y in image_batches(data_iter, _BATCH_AXES):
         X, y = X.as_in_context(device), y.as_in_context(device)
         num_correct += _num_correct(net(X), y)
         num_examples += len(y)
@@ -256,7 +261,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     monitor = TrainingMonitor(num_epochs, len(train_iter), device)
     saved, first_epoch = monitor.resume(checkpoint)
     if saved is not None:
-        net(next(iter(test_iter))[0].as_in_context(device))  # Gluon learns the shapes from a batch
+        # Gluon learns the weights' shapes from a first batch.
+        net(next(image_batches(test_iter, _BATCH_AXES))[0].as_in_context(device))
         _load_state(net, trainer, saved, checkpoint.path)
     timer = Timer()
     for epoch in range(first_epoch, num_epochs):
@@ -266,7 +272,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         # Running sums stay on the device; they are read only when the monitor
         # asks (a few times per epoch), since reading waits for the device.
         loss_sum, num_correct, num_examples = nd.zeros(1, ctx=device), nd.zeros(1, ctx=device), 0
-        for i, (X, y) in enumerate(monitor.batches(train_iter)):
+        for i, (X, y) in enumerate(monitor.batches(image_batches(train_iter, _BATCH_AXES))):
             X, y = X.as_in_context(device), y.as_in_context(device)
             # Images of the wrong size (no resize=224) fail with an error that says
             # so, naming the layer, instead of one from deep inside it.

@@ -40,6 +40,23 @@ class BuiltForAnotherShapeError(InputShapeError):
     Gluon shape them at a network's first input, and never again)."""
 
 
+def image_batches(data_iter, axes):
+    """The (X, y) batches of `data_iter`, each checked to hold images on four axes.
+
+    axes: the framework's order, "batch, channels, height, width" or "batch,
+    height, width, channels". A batch without its channel axis would otherwise
+    fail deep inside a layer, or with advice about the image size."""
+    for X, y in data_iter:
+        if len(X.shape) != 4:
+            sizes = {"batch": "batch", "channels": "1", "height": str(IMAGE_SIZE),
+                     "width": str(IMAGE_SIZE)}
+            fashion_mnist = ", ".join(sizes[axis] for axis in axes.split(", "))
+            raise InputShapeError(f"Expected a batch of images ({axes}), got shape "
+                                  f"{tuple(X.shape)}; load_data_fashion_mnist(batch_size, "
+                                  f"resize={IMAGE_SIZE}) gives batches of ({fashion_mnist}).")
+        yield X, y
+
+
 def wrong_input_error(index, name, input_shape, error, *, batch_shape=None, built=False):
     """The error for the layer at `index` (counted from 0) that cannot take the shape it was given.
 

@@ -17,13 +17,17 @@ from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, check_not_empty, size_error, wrong_input_error
+from .summary import (LayerInfo, LayerSummary, check_not_empty, image_batches, size_error,
+                      wrong_input_error)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
+
+# The order of a batch's axes, as this framework's layers read them.
+_BATCH_AXES = "batch, height, width, channels"
 
 
 def try_gpu():
@@ -245,7 +249,7 @@ def evaluate_accuracy(net, data_iter, device):
     _device_spec(device)
     with tf.device(device):
         num_correct, num_examples = tf.constant(0, tf.int64), 0
-        for X, y in data_iter:
+        for X, y in image_batches(data_iter, _BATCH_AXES):
             y_hat = net(X, training=False)  # dropout off
             num_correct += _num_correct(y_hat, y)
             num_examples += len(y)
@@ -273,7 +277,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     check_labels_fit(_num_outputs(net), train_iter=train_iter, test_iter=test_iter)
     _device_spec(device)
     with tf.device(device):
-        _init_glorot(net, next(iter(train_iter))[0])
+        _init_glorot(net, next(image_batches(train_iter, _BATCH_AXES))[0])
         optimizer = tf.keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -298,7 +302,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
             # Running sums stay on the device; they are read only when the
             # monitor asks (a few times per epoch), since reading waits for it.
             loss_sum, num_correct, num_examples = tf.constant(0.0), tf.constant(0, tf.int64), 0
-            for i, (X, y) in enumerate(monitor.batches(train_iter)):
+            for i, (X, y) in enumerate(monitor.batches(image_batches(train_iter, _BATCH_AXES))):
                 batch_loss, batch_correct = train_step(X, y)
                 loss_sum += batch_loss
                 num_correct += batch_correct

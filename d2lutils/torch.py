@@ -19,13 +19,17 @@ from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import LayerInfo, LayerSummary, wrong_input_error, wrong_size_explained
+from .summary import (LayerInfo, LayerSummary, image_batches, wrong_input_error,
+                      wrong_size_explained)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
 
 __all__ = ["try_gpu", "describe_device", "choose_budget", "load_data_fashion_mnist",
            "FashionMNISTBatches", "layer_summary", "evaluate_accuracy", "train_ch6", "alexnet"]
+
+# The order of a batch's axes, as this framework's layers read them.
+_BATCH_AXES = "batch, channels, height, width"
 
 
 def try_gpu():
@@ -200,7 +204,7 @@ def evaluate_accuracy(net, data_iter, device):
     num_correct = torch.zeros((), dtype=torch.int64, device=device)
     num_examples = 0
     with torch.no_grad(), _autocast(device, _choose_precision(device)):
-        for X, y in data_iter:
+        for X, y in image_batches(data_iter, _BATCH_AXES):
             X, y = _channels_last(X, device), y.to(device)
             num_correct += (net(X).argmax(dim=1) == y).sum()
             num_examples += len(y)
@@ -208,11 +212,7 @@ def evaluate_accuracy(net, data_iter, device):
 
 
 def _channels_last(X, device):
-    """The batch X on `device` in channels-last layout, which only a 4-D batch has."""
-    if X.dim() != 4:
-        raise ValueError(f"Expected a batch of images (batch, channels, height, width), got "
-                         f"shape {tuple(X.shape)}; load_data_fashion_mnist(batch_size, "
-                         f"resize=224) gives batches of (batch, 1, 224, 224).")
+    """The 4-D batch X on `device`, in channels-last layout."""
     return X.to(device, memory_format=torch.channels_last)
 
 
@@ -274,7 +274,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
         # Running sums stay on the device: reading them waits for the device,
         # so that happens only when the monitor asks (a few times per epoch).
         sums = torch.zeros(3, device=device)  # loss sum, correct, examples
-        for i, (X, y) in enumerate(monitor.batches(train_iter)):
+        for i, (X, y) in enumerate(monitor.batches(image_batches(train_iter, _BATCH_AXES))):
             X, y = _channels_last(X, device), y.to(device)
             # Images of the wrong size (no resize=224) fail with an error that says
             # so, naming the layer, instead of one from deep inside it.

@@ -348,6 +348,30 @@ def _ends_in_relu(name):
     return net
 
 
+def test_a_batch_without_its_channel_axis_is_named_before_a_layer_misreads_it(name):
+    # A reader's own loader that yields (batch, height, width) hears which four axes
+    # this framework wants, not an error from inside a layer or advice about the size.
+    d2l = frameworks.module(name)
+    loader = d2l.FashionMNISTBatches(np.zeros((4, 28, 28), np.uint8), np.arange(4), 2,
+                                     shuffle=False)
+    if name in frameworks.CHANNELS_LAST:
+        batches = [(X[..., 0], y) for X, y in loader]
+    else:
+        batches = [(X[:, 0], y) for X, y in loader]
+    axes = ("batch, height, width, channels" if name in frameworks.CHANNELS_LAST
+            else "batch, channels, height, width")
+    fashion_mnist = ("batch, 224, 224, 1" if name in frameworks.CHANNELS_LAST
+                     else "batch, 1, 224, 224")
+    expected = (rf"^Expected a batch of images \({axes}\), got shape \(2, 28, 28\); "
+                rf"load_data_fashion_mnist\(batch_size, resize=224\) gives batches of "
+                rf"\({fashion_mnist}\)\.$")
+    with pytest.raises(ValueError, match=expected):
+        d2l.train_ch6(frameworks.small_cnn(name), batches, batches, num_epochs=1, lr=0.1,
+                      device=d2l.try_gpu())
+    with pytest.raises(ValueError, match=expected):
+        d2l.evaluate_accuracy(frameworks.small_cnn(name), batches, d2l.try_gpu())
+
+
 def test_layer_summary_prints_and_returns_shapes(name, capsys):
     summary = frameworks.module(name).layer_summary(frameworks.small_cnn(name),
                                                     frameworks.input_shape(name, 28))

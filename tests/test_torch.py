@@ -91,18 +91,3 @@ def test_initial_weights_do_not_depend_on_the_layout_they_are_drawn_into():
     for fresh, channels_last in zip(nets[0].parameters(), nets[1].parameters()):
         torch.testing.assert_close(channels_last, fresh, rtol=0, atol=0)
     assert first_convs[0].bias.abs().sum() == 0 and first_convs[0].weight.std() > 0
-
-
-def test_a_batch_that_is_not_four_dimensional_is_named_not_left_to_the_layout():
-    # Channels-last needs (batch, channels, height, width); a reader's own loader that
-    # yields (batch, height, width) hears what shape is wanted, not PyTorch's "required
-    # rank 4 tensor to use channels_last format".
-    images, labels = torch.zeros(8, 28, 28), torch.zeros(8, dtype=torch.int64)
-    batches = [(images, labels)]
-    expected = (r"^Expected a batch of images \(batch, channels, height, width\), got shape "
-                r"\(8, 28, 28\); load_data_fashion_mnist\(batch_size, resize=224\)")
-    with pytest.raises(ValueError, match=expected):
-        d2l.train_ch6(frameworks.small_cnn("torch"), batches, batches, num_epochs=1, lr=0.1,
-                      device="cpu")
-    with pytest.raises(ValueError, match=expected):
-        d2l.evaluate_accuracy(frameworks.small_cnn("torch"), batches, "cpu")
