@@ -365,8 +365,8 @@ def _load_state(net, optimizer, scaler, arrays, where):
 
 def _num_outputs(net):
     """Scores per image: the width of the last layer, if it is a Linear one (else None)."""
-    layer = _unwrap(net)
-    while isinstance(layer, nn.Sequential):
+    layer = getattr(_unwrap(net), "_orig_mod", _unwrap(net))  # torch.compile wraps it so
+    while isinstance(layer, nn.Sequential) and len(layer):
         layer = layer[-1]
     return layer.out_features if isinstance(layer, nn.Linear) else None
 

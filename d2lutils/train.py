@@ -487,6 +487,7 @@ class ShardedBatches:
 
     def __init__(self, batches, rank, world_size):
         self.batches, self.rank, self.world_size = batches, rank, world_size
+        self.num_classes = batches.num_classes  # what train_ch6 checks the network against
 
     def __len__(self):
         full, rest = divmod(len(self.batches.labels), self.batches.batch_size)

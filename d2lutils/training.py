@@ -52,11 +52,12 @@ def check_labels_fit(num_outputs, **data_iters):
     read; then the check is left to the framework). data_iters: the loaders by
     name; d2lutils's loaders know how many classes their labels name, others
     are not checked. Left to the frameworks, a label with no output is not
-    always an error. PyTorch and TensorFlow refuse it on a CPU, but on a GPU
-    PyTorch stops with a device-side assert (the process must be restarted to
-    use the GPU again) and TensorFlow's loss turns to NaN, as its documentation
-    says. On a CPU, optax's loss is NaN and Gluon trains the label as the last
-    class, without a word."""
+    always an error. PyTorch and TensorFlow refuse it on a CPU. On an NVIDIA GPU,
+    PyTorch's loss trips a device-side assert, after which the process must be
+    restarted to use the GPU again (CUDA's documentation of cudaErrorAssert), and
+    TensorFlow's loss turns to NaN (its documentation of
+    sparse_softmax_cross_entropy_with_logits). On a CPU, optax's loss is NaN and
+    Gluon trains the label as the last class, without a word."""
     for name, data_iter in data_iters.items():
         num_classes = getattr(data_iter, "num_classes", None)
         if None not in (num_outputs, num_classes) and num_classes > num_outputs:

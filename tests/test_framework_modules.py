@@ -325,11 +325,19 @@ def test_the_output_count_is_read_from_the_last_layer(name):
     # What train_ch6 compares with the labels: AlexNet's last Linear/Dense layer, however
     # deeply it is nested; None (no check) for a network that does not end in one.
     d2l = frameworks.module(name)
-    kwargs = {"rngs": __import__("flax").nnx.Rngs(0)} if name == "jax" else {}
+    kwargs = {}
+    if name == "jax":
+        from flax import nnx
+        kwargs = {"rngs": nnx.Rngs(0)}
     assert d2l._num_outputs(d2l.alexnet(**kwargs)) == 10
     assert d2l._num_outputs(d2l.alexnet(num_classes=1000, **kwargs)) == 1000
     assert d2l._num_outputs(frameworks.small_cnn(name)) == 10
     assert d2l._num_outputs(_ends_in_relu(name)) is None
+    if name == "torch":  # as torch.compile and DistributedDataParallel wrap it
+        import torch
+        assert d2l._num_outputs(torch.compile(d2l.alexnet(num_classes=7))) == 7
+        assert d2l._num_outputs(torch.nn.Sequential(torch.nn.Linear(4, 4),
+                                                    torch.nn.Sequential())) is None
 
 
 def _ends_in_relu(name):

@@ -177,6 +177,7 @@ def test_every_process_takes_equal_shares_of_every_batch(num_examples, batch_siz
         shards = ShardedBatches(loader, rank, world_size)
         shares.append([labels.tolist() for _, labels in shards])
         assert len(shards) == steps == len(shares[-1])
+        assert shards.num_classes == num_examples  # labels 0..n-1, checked by train_ch6
     for step in zip(*shares):  # per step: equal sizes, no example twice
         assert len({len(share) for share in step}) == 1
         together = sum(step, [])
