@@ -6,6 +6,7 @@ not mean to make shows up as a failure in one of them.
 
 import inspect
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -333,9 +334,12 @@ def test_the_output_count_is_read_from_the_last_layer(name):
     assert d2l._num_outputs(d2l.alexnet(num_classes=1000, **kwargs)) == 1000
     assert d2l._num_outputs(frameworks.small_cnn(name)) == 10
     assert d2l._num_outputs(_ends_in_relu(name)) is None
-    if name == "torch":  # as torch.compile and DistributedDataParallel wrap it
+    if name == "torch":  # as torch.compile wraps it
         import torch
-        assert d2l._num_outputs(torch.compile(d2l.alexnet(num_classes=7))) == 7
+        with warnings.catch_warnings():  # importing the compiler warns about TorchScript
+            warnings.simplefilter("ignore", DeprecationWarning)
+            compiled = torch.compile(d2l.alexnet(num_classes=7))
+        assert d2l._num_outputs(compiled) == 7
         assert d2l._num_outputs(torch.nn.Sequential(torch.nn.Linear(4, 4),
                                                     torch.nn.Sequential())) is None
 
