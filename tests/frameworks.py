@@ -60,6 +60,43 @@ PARAMS = [pytest.param(name, id=name, marks=pytest.mark.skipif(
     for name in NAMES]
 
 
+def default_layers(name):
+    """A fully connected layer (400 inputs) and a convolution (16 channels in,
+    5x5 windows: also 400 inputs per output) as the framework initialises them
+    when nothing is asked for: (weights, biases, fan_in, fan_out) of each, in numpy."""
+    if name == "torch":
+        import torch
+        torch.manual_seed(0)
+        layers = [torch.nn.Linear(400, 300), torch.nn.Conv2d(16, 300, 5)]
+        params = [(layer.weight, layer.bias) for layer in layers]
+        return [(w.detach().numpy(), b.detach().numpy(), 400, fan_out)
+                for (w, b), fan_out in zip(params, (300, 300 * 25))]
+    if name == "tensorflow":
+        import keras
+        keras.utils.set_random_seed(0)
+        dense, conv = keras.layers.Dense(300), keras.layers.Conv2D(300, 5)
+        dense.build((None, 400))
+        conv.build((None, 8, 8, 16))
+        return [(np.asarray(layer.kernel), np.asarray(layer.bias), 400, fan_out)
+                for layer, fan_out in ((dense, 300), (conv, 300 * 25))]
+    if name == "jax":
+        from flax import nnx
+        rngs = nnx.Rngs(0)
+        layers = [nnx.Linear(400, 300, rngs=rngs), nnx.Conv(16, 300, (5, 5), rngs=rngs)]
+        return [(np.asarray(layer.kernel.value), np.asarray(layer.bias.value), 400, fan_out)
+                for layer, fan_out in zip(layers, (300, 300 * 25))]
+    if name == "mxnet":
+        import mxnet as mx
+        from mxnet.gluon import nn
+        mx.random.seed(0)
+        layers = [nn.Dense(300, in_units=400), nn.Conv2D(300, 5, in_channels=16)]
+        for layer in layers:
+            layer.initialize()
+        return [(layer.weight.data().asnumpy(), layer.bias.data().asnumpy(), 400, fan_out)
+                for layer, fan_out in zip(layers, (300, 300 * 25))]
+    raise ValueError(f"no default layers for {name}")
+
+
 def notebook_frameworks():
     """The X of every notebooks/alexnet_X.ipynb that builds the chapter's AlexNet.
 

@@ -5,6 +5,7 @@ tests check that the stored outputs carry the right figures in the first place,
 and that the pages quoting them agree.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -134,6 +135,17 @@ def test_paper_prose_quotes_the_stored_runs():
     assert f"default reached {default:.3f}" in prose
     assert f"Without it the default reached {no_lrn:.3f}, against\n  {default:.3f}" in prose
     assert "No sign that LRN helped" in prose and no_lrn >= default
+    # The seed noise it is weighed against: the PyTorch notebook's learning curves.
+    curves = json.loads((ROOT / "benchmarks" / "results" / "learning_curve-cpu.json").read_text())
+    accuracy = [{point["images"]: point["test_acc"] for point in run["points"]}
+                for run in curves["runs"] if run["momentum"] == 0.9]
+    spread = {images: max(run[images] for run in accuracy) - min(run[images] for run in accuracy)
+              for images in (15_360, 17_920)}
+    words = " ".join(prose.split())
+    assert f"a gap of {no_lrn - default:.3f}." in words
+    assert (f"spread by {spread[17_920]:.3f} after the same 17,920 images and by "
+            f"{spread[15_360]:.3f} one measurement earlier") in words
+    assert min(spread.values()) < no_lrn - default < max(spread.values())  # "of that size"
     assert f"{feature_share}% of\nthe five nearest" in prose
     assert f"against {pixel_share}% in pixel space" in prose
     assert float(feature_share) < float(pixel_share)  # "do worse than the pixels"
