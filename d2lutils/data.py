@@ -240,14 +240,30 @@ def _download_into(folder, mirrors):
     return folder
 
 
-@functools.lru_cache(maxsize=4)
 def _load_folder(folder):
+    return _load_files(_file_versions(folder))
+
+
+def _file_versions(folder):
+    # The cache's key: each file's path, inode, size and change time (which,
+    # unlike the modification time, no copying tool can set back), so that a
+    # file written or replaced since it was last read is read and verified again.
+    versions = []
+    for spec in FILES.values():
+        path = _find_file(folder, spec.name).resolve()
+        stat = path.stat()
+        versions.append((path, stat.st_ino, stat.st_size, stat.st_ctime_ns))
+    return tuple(versions)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_files(versions):
     # Cached: decompressing and hashing 30 MB takes a second, and notebooks
     # and tests ask for the same data many times. The arrays are read-only
     # so that one caller cannot change what the next one gets.
     arrays = {}
-    for key, spec in FILES.items():
-        arrays[key] = _read_verified(_find_file(folder, spec.name), spec)
+    for (key, spec), (path, *_) in zip(FILES.items(), versions):
+        arrays[key] = _read_verified(path, spec)
         arrays[key].flags.writeable = False
     return FashionMNIST(**arrays)
 

@@ -4,6 +4,7 @@ import functools
 import gzip
 import hashlib
 import http.server
+import re
 import shutil
 import threading
 
@@ -155,6 +156,35 @@ def test_changed_content_is_caught_by_the_checksum(fashion_copy):
     raw[5000] ^= 0xFF  # one pixel changed, size unchanged
     victim.write_bytes(gzip.compress(bytes(raw)))
     with pytest.raises(data.DataError, match="right size but the wrong content"):
+        data.load_fashion_mnist(fashion_copy)
+
+
+def test_an_unchanged_folder_is_read_once(fashion_dir):
+    assert data.load_fashion_mnist(fashion_dir) is data.load_fashion_mnist(fashion_dir)
+
+
+def test_a_file_changed_since_it_was_loaded_is_verified_again(fashion_copy):
+    data.load_fashion_mnist(fashion_copy)  # now cached
+    victim = fashion_copy / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(victim.read_bytes()))
+    raw[8] ^= 1  # the first test label: 9 (ankle boot) becomes 8 (bag)
+    victim.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(data.DataError, match="right size but the wrong content"):
+        data.load_fashion_mnist(fashion_copy)
+
+
+def test_the_corruption_exercise_as_written(fashion_copy):
+    # fashion_mnist.ipynb's exercise: decompress one file of a copy, delete its .gz,
+    # change one byte. The .gz has to go because the loader reads it where both are.
+    compressed = fashion_copy / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(compressed.read_bytes()))
+    raw[8] ^= 1
+    decompressed = fashion_copy / "t10k-labels-idx1-ubyte"
+    decompressed.write_bytes(bytes(raw))
+    assert data.load_fashion_mnist(fashion_copy).test_labels[0] == 9  # the .gz's label
+    compressed.unlink()
+    with pytest.raises(data.DataError, match=re.escape(f"{decompressed} has the right size "
+                                                       "but the wrong content")):
         data.load_fashion_mnist(fashion_copy)
 
 
