@@ -49,3 +49,10 @@ def changed_settings(stored, settings):
     saved = stored.get("settings", {})
     return [f"{name} {saved.get(name)!r} stored, {value!r} now"
             for name, value in settings.items() if saved.get(name) != value]
+
+
+def changed_precision(stored, now):
+    """A phrase if the stored result was computed in another number format than this
+    run would be (a CPU with AVX-512 BF16 trains in bfloat16, one without in float32;
+    a T4 in float16): its figures come from other arithmetic, not a rerun."""
+    return [f"precision {stored} stored, {now} now"] if stored and stored != now else []

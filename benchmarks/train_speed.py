@@ -22,8 +22,9 @@ batch size and learning rate, on the same machine:
 Each path runs `--warmup` steps untimed, then `--steps` timed steps. The
 result, with the hardware and versions, goes to benchmarks/results/ as JSON;
 the book's status page shows it. A run made differently from the stored one
-(other settings, or other options among --compile, --full-run, --profile and
---ablation) must name another file with --out: it is refused before it starts.
+(other settings, other options among --compile, --full-run, --profile and
+--ablation, or another number format, as on a CPU without AVX-512 BF16) must name
+another file with --out: it is refused before it starts.
 """
 
 import argparse
@@ -240,12 +241,16 @@ def isa_limits():
 
 
 def describe_hardware(device):
-    """The device's name, plus any instruction-set caps (they change the speed)."""
+    """The device's name; for a CPU, whether it has bfloat16 in hardware, or the
+    instruction-set caps in force (either changes the speed)."""
     limits = isa_limits()
-    if device.type == "cuda" or not limits:
+    if device.type == "cuda":
         return d2l.describe_device(device)
-    caps = ", ".join(f"{name}={value}" for name, value in limits.items())
-    return f"{d2l.describe_device(device)}, code paths limited by {caps}"
+    if limits:
+        caps = ", ".join(f"{name}={value}" for name, value in limits.items())
+        return f"{d2l.describe_device(device)}, code paths limited by {caps}"
+    has_bf16 = "with" if d2l._cpu_has_bf16() else "without"
+    return f"{d2l.describe_device(device)}, {has_bf16} AVX-512 BF16 or AMX"
 
 
 def result_path(device):
@@ -297,14 +302,17 @@ def settings(args):
             "baseline_workers": args.workers, "lr": args.lr}
 
 
-def differences(args):
+def differences(args, train_precision):
     """How a run with `args` would differ from a stored result, for report.keep_stored_result:
-    its settings, and which of the optional measurements it makes."""
+    its settings, the number format train_ch6 computes in, and which of the optional
+    measurements it makes."""
     ablation = [f"{precision}, {layout}" for precision in args.ablation_precisions
                 for layout in ("NCHW", "channels-last")] if args.ablation else []
 
     def compare(stored):
         changes = report.changed_settings(stored, settings(args))
+        changes += report.changed_precision((stored.get("ours") or {}).get("precision"),
+                                            train_precision)
         for option, key, made in (("--compile", "compiled", args.compile),
                                   ("--full-run", "full_run", args.full_run),
                                   ("--profile", "profile", args.profile)):
@@ -328,7 +336,8 @@ def main(argv=None):
     args.warmup = args.warmup if args.warmup is not None else (20 if on_gpu else 2)
     out = args.out or result_path(device)
     if args.out is None:
-        report.keep_stored_result(out, differences(args))
+        report.keep_stored_result(
+            out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
 
     fashion = data.load_fashion_mnist()
     count = args.steps * args.batch_size

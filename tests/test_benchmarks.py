@@ -310,7 +310,8 @@ def test_status_page_shows_the_stored_benchmark_results(built_book):
         if result["benchmark"] == "train_speed":
             run, share = result["full_run"], result["share_of_bf16_peak"]
             assert where + (f"{result['baseline']['images_per_sec']:,.0f} images/s",
-                            f"{result['ours']['images_per_sec']:,.0f} images/s",
+                            f"{result['ours']['images_per_sec']:,.0f} images/s, "
+                            f"{result['ours']['precision']}",
                             f"{result['speedup']:.2f}×",
                             "—" if share is None else f"{share:.1%}",
                             "not run" if run is None else
@@ -334,6 +335,41 @@ def test_status_page_shows_the_stored_benchmark_results(built_book):
     assert shown == {"train_speed", "loader_speed"}
 
 
+def test_prose_quotes_the_run_on_a_cpu_without_bf16():
+    # The README and the PyTorch notebook quote it beside the CPU with AVX-512 BF16
+    # and the run held to AVX2 code paths on that CPU.
+    results = ROOT / "benchmarks" / "results"
+    real, capped, bf16 = (json.loads((results / f"train_speed-cpu{name}.json").read_text())
+                          for name in ("-without-bf16", "-avx2", ""))
+    assert real["hardware"].endswith(", without AVX-512 BF16 or AMX")
+    assert (real["ours"]["precision"], bf16["ours"]["precision"]) == ("float32", "bfloat16")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+
+    def figures(result):
+        steps = result["ablation"]
+        return (f"d2l-style {result['baseline']['images_per_sec']:.1f} images/s, ours "
+                f"{result['ours']['images_per_sec']:.1f} ({result['speedup']:.2f}×); one bare "
+                f"step {steps['float32, NCHW']:.1f} images/s NCHW and "
+                f"{steps['float32, channels-last']:.1f} channels-last")
+
+    def trails(result, precision):
+        return 1 - result["ours"]["images_per_sec"] / result["ablation"][
+            f"{precision}, channels-last"]
+
+    assert figures(real) in readme and figures(capped) in readme
+    assert (f"trails its own bare step by {trails(real, 'float32'):.0%}, where on the CPU "
+            f"with AVX-512 BF16 it trails it by {trails(bf16, 'bfloat16'):.0%}") in readme
+    assert f"which the whole path trailed by {trails(capped, 'float32'):.0%}" in readme
+    capped_step, real_step = (result["ablation"]["float32, channels-last"]
+                              for result in (capped, real))
+    assert f"its bare step ran {capped_step / real_step:.1f} times as fast" in readme
+    notebook = json.loads((ROOT / "notebooks" / "alexnet_pytorch.ipynb").read_text())
+    prose = " ".join(" ".join("".join(cell["source"]) for cell in notebook["cells"]
+                              if cell["cell_type"] == "markdown").split())
+    assert (f"it trained at {real['speedup']:.2f} times the speed of d2l's pipeline"
+            in prose)
+
+
 @needs_torch
 def test_train_speed_names_instruction_set_caps_in_its_result(monkeypatch):
     import torch
@@ -343,6 +379,11 @@ def test_train_speed_names_instruction_set_caps_in_its_result(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert train_speed.result_path(cpu).name == "train_speed-cpu.json"
     assert "limited" not in train_speed.describe_hardware(cpu)
+    # Uncapped, a CPU is named with what decides its number format, and so its speed.
+    for has_bf16, phrase in ((True, ", with AVX-512 BF16 or AMX"),
+                             (False, ", without AVX-512 BF16 or AMX")):
+        monkeypatch.setattr(train_speed.d2l, "_cpu_has_bf16", lambda: has_bf16)
+        assert train_speed.describe_hardware(cpu) == train_speed.d2l.describe_device(cpu) + phrase
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
     assert train_speed.result_path(cpu).name == "train_speed-cpu-avx2.json"
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
@@ -424,6 +465,14 @@ def test_learning_curve_keeps_a_stored_result_made_differently(tmp_path, fashion
         with pytest.raises(SystemExit, match="--out PATH") as refusal:
             learning_curve.main(tiny + changed)
         assert phrase in str(refusal.value)
+    # Curves stored from bfloat16 arithmetic (a CPU with AVX-512 BF16) are not replaced
+    # by float32 ones (a CPU without), nor the other way round.
+    import torch
+    with monkeypatch.context() as other_cpu:
+        other_cpu.setattr(learning_curve.d2l, "_choose_precision", lambda device: torch.float16)
+        with pytest.raises(SystemExit, match=f"precision {stored['runs'][0]['precision']} "
+                                             "stored, float16 now"):
+            learning_curve.main(tiny)
     assert trained == [] and json.loads(path.read_text()) == stored
     monkeypatch.setattr(learning_curve.report, "utc_now", lambda: "2100-01-01T00:00:00+00:00")
     learning_curve.main(tiny + ["--images", "24", "--out", str(tmp_path / "other.json")])
@@ -436,11 +485,15 @@ def test_learning_curve_keeps_a_stored_result_made_differently(tmp_path, fashion
 def test_train_speed_keeps_a_stored_result_made_with_other_options(tmp_path, monkeypatch):
     # The stored CPU result has an ablation and a compiled run that the status page and
     # README quote; a plain run would drop them.
+    import torch
+
     monkeypatch.setattr(train_speed, "RESULTS", tmp_path)
     for name in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(train_speed.d2l, "_choose_precision", lambda device: torch.bfloat16)
     stored = {"settings": {"batch_size": 4, "steps": 2, "warmup": 1, "baseline_workers": 0,
                            "lr": 0.01},
+              "ours": {"precision": "bfloat16"},
               "compiled": {"images_per_sec": 1.0}, "full_run": None, "profile": None,
               "ablation": {"float32, NCHW": 1.0, "float32, channels-last": 1.0}}
     (tmp_path / "train_speed-cpu.json").write_text(json.dumps(stored))
@@ -455,6 +508,11 @@ def test_train_speed_keeps_a_stored_result_made_with_other_options(tmp_path, mon
     as_stored = ["--compile", "--ablation", "--ablation-precisions", "float32"]
     with pytest.raises(SystemExit, match="steps 2 stored, 3 now"):
         train_speed.main(tiny + as_stored + ["--steps", "3"])
+    # The same run on a CPU without AVX-512 BF16 trains in float32: other figures.
+    with monkeypatch.context() as other_cpu:
+        other_cpu.setattr(train_speed.d2l, "_choose_precision", lambda device: torch.float32)
+        with pytest.raises(SystemExit, match="precision bfloat16 stored, float32 now"):
+            train_speed.main(tiny + as_stored)
     # Run as it was run, it goes on to measure (here: stopped where the data is read).
     with pytest.raises(pytest.fail.Exception, match="after loading the data"):
         train_speed.main(tiny + as_stored)

@@ -32,13 +32,15 @@ def benchmark_table(root):
         date = result["date"][:10]
         if result["benchmark"] == "train_speed":
             share, run = result["share_of_bf16_peak"], result["full_run"]
+            precision = result["ours"].get("precision")  # the number format train_ch6 chose
             share = "—" if share is None else f"{share:.1%}"
             run = ("not run" if run is None
                    else f"{run['train_seconds']:.1f} s training, test acc {run['test_acc']:.3f}")
             training.append(
                 f"| {result['hardware']} | {date} "
                 f"| {result['baseline']['images_per_sec']:,.0f} images/s "
-                f"| {result['ours']['images_per_sec']:,.0f} images/s "
+                f"| {result['ours']['images_per_sec']:,.0f} images/s"
+                f"{', ' + precision if precision else ''} "
                 f"| {result['speedup']:.2f}× | {share} | {run} |")
             if result.get("ablation"):
                 steps.append(f"| {result['hardware']} | {date} | " + " | ".join(
