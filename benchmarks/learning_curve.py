@@ -114,16 +114,16 @@ def settings(args):
             "init": "Glorot uniform, zero biases"}
 
 
-def differences(args, precision):
+def differences(args, train_precision):
     """How a run with `args` would differ from a stored result, for report.keep_stored_result:
-    its settings, its runs, and the number format it trains in (`precision`)."""
+    its settings, its runs, and the number format it trains in."""
     planned = [(momentum, seed) for momentum in args.momentum for seed in args.seeds]
 
     def compare(stored):
         changes = report.changed_settings(stored, settings(args))
         for stored_precision in sorted({run.get("precision") for run in stored.get("runs", [])
                                         if run.get("precision")}):
-            changes += report.changed_precision(stored_precision, precision)
+            changes += report.changed_precision(stored_precision, train_precision)
         runs = [(run["momentum"], run["seed"]) for run in stored.get("runs", [])]
         if runs != planned:
             changes.append(f"runs (momentum, seed) {runs} stored, {planned} now")
@@ -136,9 +136,9 @@ def main(argv=None):
     device = choose_device(args.device)
     name = "cpu" if device.type == "cpu" else "gpu"
     out = args.out or RESULTS / f"learning_curve-{name}.json"
-    if args.out is None:
-        report.keep_stored_result(
-            out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
+    # Also where --out names a file: one made differently is kept there too.
+    report.keep_stored_result(
+        out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
     print(f"{d2l.describe_device(device)}; momentum {args.momentum}, seeds {args.seeds}, "
           f"{args.images:,} images each")
     start = time.perf_counter()

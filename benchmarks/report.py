@@ -55,4 +55,5 @@ def changed_precision(stored, now):
     """A phrase if the stored result was computed in another number format than this
     run would be (a CPU with AVX-512 BF16 trains in bfloat16, one without in float32;
     a T4 in float16): its figures come from other arithmetic, not a rerun."""
-    return [f"precision {stored} stored, {now} now"] if stored and stored != now else []
+    return ([f"precision {stored} stored, {now} now (set by this machine's hardware, "
+             "not by an option)"] if stored and stored != now else [])

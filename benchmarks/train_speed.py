@@ -249,8 +249,8 @@ def describe_hardware(device):
     if limits:
         caps = ", ".join(f"{name}={value}" for name, value in limits.items())
         return f"{d2l.describe_device(device)}, code paths limited by {caps}"
-    has_bf16 = "with" if d2l._cpu_has_bf16() else "without"
-    return f"{d2l.describe_device(device)}, {has_bf16} AVX-512 BF16 or AMX"
+    with_or_without = "with" if d2l._cpu_has_bf16() else "without"
+    return f"{d2l.describe_device(device)}, {with_or_without} AVX-512 BF16 or AMX"
 
 
 def result_path(device):
@@ -335,9 +335,9 @@ def main(argv=None):
     args.steps = args.steps or (200 if on_gpu else 6)
     args.warmup = args.warmup if args.warmup is not None else (20 if on_gpu else 2)
     out = args.out or result_path(device)
-    if args.out is None:
-        report.keep_stored_result(
-            out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
+    # Also where --out names a file: one made differently is kept there too.
+    report.keep_stored_result(
+        out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
 
     fashion = data.load_fashion_mnist()
     count = args.steps * args.batch_size
