@@ -32,7 +32,7 @@ def benchmark_table(root):
         date = result["date"][:10]
         if result["benchmark"] == "train_speed":
             share, run = result["share_of_bf16_peak"], result["full_run"]
-            precision = result["ours"].get("precision")  # absent from results before it was kept
+            precision = result["ours"].get("precision")  # a hand-made result may lack it
             share = "—" if share is None else f"{share:.1%}"
             run = ("not run" if run is None
                    else f"{run['train_seconds']:.1f} s training, test acc {run['test_acc']:.3f}")
