@@ -114,9 +114,10 @@ def settings(args):
             "init": "Glorot uniform, zero biases"}
 
 
-def differences(args, train_precision):
+def differences(args, train_precision, host_cpu=None):
     """How a run with `args` would differ from a stored result, for report.keep_stored_result:
-    its settings, its runs, and the number format it trains in."""
+    its settings, its runs, the number format it trains in, and the CPU (`host_cpu`,
+    given for a run on the CPU: the README quotes its training time)."""
     planned = [(momentum, seed) for momentum in args.momentum for seed in args.seeds]
 
     def compare(stored):
@@ -124,6 +125,8 @@ def differences(args, train_precision):
         for stored_precision in sorted({run.get("precision") for run in stored.get("runs", [])
                                         if run.get("precision")}):
             changes += report.changed_precision(stored_precision, train_precision)
+        if host_cpu:
+            changes += report.changed_host_cpu(stored.get("host_cpu"), host_cpu)
         runs = [(run["momentum"], run["seed"]) for run in stored.get("runs", [])]
         if runs != planned:
             changes.append(f"runs (momentum, seed) {runs} stored, {planned} now")
@@ -137,8 +140,9 @@ def main(argv=None):
     name = "cpu" if device.type == "cpu" else "gpu"
     out = args.out or RESULTS / f"learning_curve-{name}.json"
     # Also where --out names a file: one made differently is kept there too.
-    report.keep_stored_result(
-        out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
+    report.keep_stored_result(out, differences(
+        args, d2l._precision_name(d2l._choose_precision(device)),
+        host_cpu=cpu_description() if device.type == "cpu" else None))
     print(f"{d2l.describe_device(device)}; momentum {args.momentum}, seeds {args.seeds}, "
           f"{args.images:,} images each")
     start = time.perf_counter()

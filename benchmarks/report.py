@@ -57,3 +57,9 @@ def changed_precision(stored, now):
     a T4 in float16): its figures come from other arithmetic, not a rerun."""
     return ([f"precision {stored} stored, {now} now (set by this machine's hardware, "
              "not by an option)"] if stored and stored != now else [])
+
+
+def changed_host_cpu(stored, now):
+    """A phrase if the stored result was measured on another CPU (model or cores
+    available): for a result timed on a CPU, other hardware, not a rerun."""
+    return [f"CPU {stored!r} stored, {now!r} now"] if stored and stored != now else []

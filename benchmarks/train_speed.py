@@ -23,8 +23,11 @@ Each path runs `--warmup` steps untimed, then `--steps` timed steps. The
 result, with the hardware and versions, goes to benchmarks/results/ as JSON;
 the book's status page shows it. A run made differently from the stored one
 (other settings, other options among --compile, --full-run, --profile and
---ablation, or another number format, as on a CPU without AVX-512 BF16) must name
-another file with --out: it is refused before it starts.
+--ablation, another number format, as on a CPU without AVX-512 BF16, or for a CPU
+result another CPU) must name another file with --out: it is refused before it
+starts. Its --ablation gives the fastest of three bare steps, whereas each path's
+speed is an average over its timed steps; benchmarks/step_time.py times our path
+and a bare step round by round, to compare like with like.
 """
 
 import argparse
@@ -186,7 +189,9 @@ def ablation(args, device, repeats=3):
     """Images per second of one bare training step in each layout and precision.
 
     A fixed batch already on the device, so only the arithmetic differs: which
-    of our path's choices pays on this hardware, and by how much.
+    of our path's choices pays on this hardware, and by how much. Each is the
+    fastest of `repeats` steps, to compare the choices with one another; the
+    whole paths are averages, compared with a step in benchmarks/step_time.py.
     """
     import contextlib
 
@@ -302,10 +307,10 @@ def settings(args):
             "baseline_workers": args.workers, "lr": args.lr}
 
 
-def differences(args, train_precision):
+def differences(args, train_precision, host_cpu=None):
     """How a run with `args` would differ from a stored result, for report.keep_stored_result:
-    its settings, the number format train_ch6 computes in, and which of the optional
-    measurements it makes."""
+    its settings, the number format train_ch6 computes in, which of the optional
+    measurements it makes, and the CPU (`host_cpu`, given for a run on the CPU)."""
     ablation = [f"{precision}, {layout}" for precision in args.ablation_precisions
                 for layout in ("NCHW", "channels-last")] if args.ablation else []
 
@@ -313,6 +318,8 @@ def differences(args, train_precision):
         changes = report.changed_settings(stored, settings(args))
         changes += report.changed_precision((stored.get("ours") or {}).get("precision"),
                                             train_precision)
+        if host_cpu:
+            changes += report.changed_host_cpu(stored.get("host_cpu"), host_cpu)
         for option, key, made in (("--compile", "compiled", args.compile),
                                   ("--full-run", "full_run", args.full_run),
                                   ("--profile", "profile", args.profile)):
@@ -336,8 +343,9 @@ def main(argv=None):
     args.warmup = args.warmup if args.warmup is not None else (20 if on_gpu else 2)
     out = args.out or result_path(device)
     # Also where --out names a file: one made differently is kept there too.
-    report.keep_stored_result(
-        out, differences(args, d2l._precision_name(d2l._choose_precision(device))))
+    report.keep_stored_result(out, differences(
+        args, d2l._precision_name(d2l._choose_precision(device)),
+        host_cpu=None if on_gpu else cpu_description()))
 
     fashion = data.load_fashion_mnist()
     count = args.steps * args.batch_size

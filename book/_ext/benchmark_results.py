@@ -14,9 +14,15 @@ def result_files(root):
     return sorted((Path(root) / "benchmarks" / "results").glob("*.json"))
 
 
+def duration(seconds):
+    """Seconds for a CPU's training step, milliseconds for anything under one."""
+    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.1f} ms"
+
+
 def benchmark_table(root):
     """Every stored benchmark result as Markdown tables: training speed, one bare
-    training step per number format and layout, then the loaders."""
+    training step per number format and layout, our step timed step by step beside
+    a bare one, then the loaders."""
     training = ["| hardware | date | baseline (d2l-style) | ours (`train_ch6`) | speed-up "
                 "| share of bf16 peak | full 10 epochs |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -27,6 +33,11 @@ def benchmark_table(root):
                   "bfloat16, NCHW", "bfloat16, channels-last")
     steps = ["| hardware | date | " + " | ".join(step_kinds) + " |",
              "| --- | --- | " + " | ".join("---" for _ in step_kinds) + " |"]
+    # Each part of our training step, timed round by round (step_time.py).
+    step_parts = ("fetch and resize", "our step", "bare step")
+    parts = ["| hardware | date | number format | " + " | ".join(
+                 f"{part}: mean (fastest–slowest)" for part in step_parts) + " |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in step_parts) + " |"]
     for path in result_files(root):
         result = json.loads(path.read_text())
         date = result["date"][:10]
@@ -46,12 +57,17 @@ def benchmark_table(root):
                 steps.append(f"| {result['hardware']} | {date} | " + " | ".join(
                     f"{result['ablation'][kind]:,.1f} images/s" if kind in result["ablation"]
                     else "not run" for kind in step_kinds) + " |")
+        elif result["benchmark"] == "step_time":
+            seconds = result["seconds"]
+            parts.append(f"| {result['hardware']} | {date} | {result['precision']} | " + " | ".join(
+                f"{duration(seconds[part]['mean'])} ({duration(seconds[part]['fastest'])}"
+                f"–{duration(seconds[part]['slowest'])})" for part in step_parts) + " |")
         elif result["benchmark"] == "loader_speed":
             for framework, speeds in result["frameworks"].items():
                 loading.append(f"| {result['hardware']} | {date} | {framework} "
                                f"| {speeds['per_image']:,.0f} images/s "
                                f"| {speeds['ours']:,.0f} images/s | {speeds['speedup']:.1f}× |")
-    return "\n".join(training + [""] + steps + [""] + loading)
+    return "\n".join(training + [""] + steps + [""] + parts + [""] + loading)
 
 
 class BenchmarkResults(GeneratedMarkdown):
