@@ -72,11 +72,12 @@ class FashionMNISTBatches:
 
     Yields (X, y): X float32 of shape (batch, size, size, 1) in [0, 1], y int32.
     The 28x28 originals stay on the device and a whole batch is resized at once
-    there, so no image crosses from the host in a training step. On the 2-core
-    test CPU this loader delivered 1.1 times as many images per second as a
-    tf.data pipeline resizing image by image, its batches handed to JAX
+    there, so no image crosses from the host in a training step. On the
+    project's 2-core CPU this loader delivered 1.1 times as many images per
+    second as a tf.data pipeline resizing image by image, its batches handed to JAX
     (medians of three runs each, benchmarks/results/loader_speed-cpu-torch-tensorflow-jax.json;
-    it varied most between benchmark runs: 1.9 times in the run of commit 0781914).
+    the two loaders' runs overlapped, so call them about as fast; the ratio varied
+    most between benchmark runs: 1.9 times in the run of commit 0781914).
     With shuffle=True each pass draws a new order from a key split off
     jax.random.key(seed): the same seed gives the same sequence of orders.
     """

@@ -94,8 +94,8 @@ class FashionMNISTBatches:
 
     Yields (X, y): X float32 of shape (batch, 1, size, size) in [0, 1], y int32.
     The 28x28 originals stay on the device and a whole batch is resized at once
-    there, so no image crosses from the host in a training step. On the 2-core
-    test CPU this loader delivered 6.3 times as many images per second as
+    there, so no image crosses from the host in a training step. On the
+    project's 2-core CPU this loader delivered 6.3 times as many images per second as
     Gluon's DataLoader resizing image by image
     (medians of three runs each, benchmarks/results/loader_speed-cpu-mxnet.json).
     """

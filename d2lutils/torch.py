@@ -95,8 +95,8 @@ class FashionMNISTBatches:
     Yields (X, y): X float32 of shape (batch, 1, size, size) in [0, 1], y int64.
     The 28x28 originals (47 MB for all of Fashion-MNIST) stay on the device and a
     whole batch is resized at once there, so no image crosses from the host in a
-    training step. On the 2-core test CPU this loader delivered 5.3 times as many
-    images per second as resizing image by image with PIL
+    training step. On the project's 2-core CPU this loader delivered 5.3 times as
+    many images per second as resizing image by image with PIL
     (medians of three runs each, benchmarks/results/loader_speed-cpu-torch-tensorflow-jax.json).
     """
 

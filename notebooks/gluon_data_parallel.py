@@ -8,10 +8,11 @@ Run by two_gpus.ipynb with the MXNet environment's Python (MXNet
 Gluon's own way to use several devices: the network keeps a copy of every
 weight on each context (mx.gpu(0), mx.gpu(1), ... or, on a CPU, mx.cpu(0) and
 mx.cpu(1)), each copy computes the gradients of its share of the batch, and the
-Trainer's KVStore adds the copies' gradients up and hands the sum to every
-copy's update. This script makes one such step on two contexts with
-BATCH_PER_CONTEXT images each, and one step on one context with the whole batch,
-from the same weights, and writes how far apart the two results are.
+Trainer's KVStore adds the copies' gradients up, makes the update itself (as
+MXNet does by default with a "device" KVStore) and hands every copy the new
+weights. This script makes one such step on two contexts with BATCH_PER_CONTEXT
+images each, and one step on one context with the whole batch, from the same
+weights, and writes how far apart the two results are.
 """
 
 import json
