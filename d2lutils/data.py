@@ -53,12 +53,14 @@ class IdxFile(NamedTuple):
     name: str
     shape: tuple  # the array it holds
     sha256: str   # of the decompressed bytes
-    md5: str      # of the decompressed bytes, as published with the dataset
+    md5: str      # of the decompressed bytes
 
 
-# The MD5 sums are the published checksums of the decompressed files (they are
-# listed, for example, in torchvision's FashionMNIST class); the SHA-256 sums
-# were computed from the same bytes, and tests/test_data.py checks both.
+# The dataset publishes MD5 sums of its four .gz files, which a copy compressed
+# again (Debian's package rewrites the gzip headers) no longer matches, so the
+# sums below are of the decompressed bytes: the MD5s are those other projects'
+# loaders check the unpacked files against, the SHA-256s were computed here from
+# the same bytes, and tests/test_data.py checks both.
 FILES = {
     "train_images": IdxFile(
         "train-images-idx3-ubyte", (60000, 28, 28),

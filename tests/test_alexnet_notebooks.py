@@ -115,7 +115,7 @@ def test_stored_run_learned(framework):
         report = printed(framework, "alexnet-training")
         train_acc, test_acc = map(float, re.search(r"train acc (\S+), test acc (\S+)",
                                                    report).groups())
-        assert "Both are why it is the higher of the two accuracies" in " ".join(
+        assert "Both help explain why it is the higher of the two accuracies" in " ".join(
             markdown_text(framework).split())
         assert test_acc > train_acc
 

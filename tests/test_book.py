@@ -67,11 +67,12 @@ def test_intro_cpu_hours_follow_from_the_stored_runs():
     float32, bfloat16 = steps["float32, channels-last"], steps["bfloat16, channels-last"]
     assert (f"2-core CPU that produced the stored outputs, PyTorch's training step, on the "
             f"channels-last images `train_ch6` gives it, ran at {float32:.0f} images per second in "
-            f"float32 and {bfloat16:.0f} in bfloat16 in its benchmark "
-            f"({images / float32 / 3600:.1f} and {images / bfloat16 / 3600:.1f} hours), and the "
+            f"float32 and {bfloat16:.0f} in bfloat16 in its benchmark, the fastest of three steps "
+            f"({images / float32 / 3600:.1f} and {images / bfloat16 / 3600:.1f} hours at those "
+            f"speeds), and the "
             f"TensorFlow, JAX and Gluon notebooks' stored runs at {min(others):.1f} to "
             f"{max(others):.1f} ({images / max(others) / 3600:.0f} to "
-            f"{images / min(others) / 3600:.0f} hours); `train_ch6` computes in bfloat16 where "
+            f"{images / min(others) / 3600:.0f} hours); PyTorch's `train_ch6` computes in bfloat16 where "
             f"the CPU has it, as this one does.") in intro
     # "as this one does": the benchmark's own run of train_ch6's step chose bfloat16.
     benchmark = ROOT / "benchmarks" / "results" / "train_speed-cpu.json"

@@ -33,7 +33,7 @@ def test_arrays_are_read_only(fashion_dir):
         ds.train_images[0, 0, 0] = 1
 
 
-def test_files_match_the_published_md5_after_decompression(fashion_dir):
+def test_files_match_the_md5_of_the_decompressed_bytes(fashion_dir):
     for spec in data.FILES.values():
         raw = gzip.decompress(data._find_file(fashion_dir, spec.name).read_bytes())
         assert hashlib.md5(raw).hexdigest() == spec.md5
