@@ -84,8 +84,9 @@ HOW_TO_GET_IT = f"""\
 How to get Fashion-MNIST (any one of these):
   * Debian/Ubuntu:  sudo apt-get install dataset-fashion-mnist
                     (installs the files into {SYSTEM_DIR})
-  * With internet:  call load_fashion_mnist() again; it downloads the four
-                    files (about 30 MB) into {{cache}}
+  * With internet:  load the data again without data_dir or {DATA_ENV_VAR} (and
+                    download=True, the default): the four files (about 30 MB)
+                    are downloaded into {{cache}}
   * By hand:        put the four files {', '.join(f.name + '.gz' for f in FILES.values())}
                     into a folder and set {DATA_ENV_VAR}=/path/to/that/folder"""
 
@@ -158,9 +159,11 @@ def check_examples(images, labels):
                                                                            np.integer):
         raise ValueError(f"labels must be one integer per image, shape ({len(images)},); "
                          f"got {labels.dtype} of shape {labels.shape}.")
-    if labels.size and labels.min() < 0:
+    if len(labels) == 0:
+        raise ValueError("images and labels are empty: a loader needs at least one example.")
+    if labels.min() < 0:
         raise ValueError(f"labels must be class indices 0, 1, 2, ...; got {labels.min()}.")
-    return int(labels.max()) + 1 if labels.size else 0
+    return int(labels.max()) + 1
 
 
 def _is_positive_int(value):

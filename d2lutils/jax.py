@@ -24,8 +24,8 @@ from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import (LayerInfo, LayerSummary, check_not_empty, image_batches,
-                      wrong_input_error, wrong_size_explained)
+from .summary import (LayerInfo, LayerSummary, check_input_shape, check_not_empty,
+                      image_batches, wrong_input_error, wrong_size_explained)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
@@ -84,6 +84,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None, seed=0):
         check_batching(batch_size, resize)
+        images, labels = np.asarray(images), np.asarray(labels)  # lists work too
         # How many classes the labels name: train_ch6 checks the network scores them all.
         self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else jax.devices()[0]
@@ -157,6 +158,7 @@ def layer_summary(net, input_shape):
     a function by its own name. input_shape is (batch, height, width, channels).
     Returns the same as a LayerSummary.
     """
+    check_input_shape(input_shape, _BATCH_AXES)
     summary = _trace_layers(net, jnp.zeros(input_shape))
     print(summary)
     return summary
@@ -231,7 +233,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     """
     num_epochs, lr, momentum = check_hyperparameters(num_epochs, lr, momentum)
     check_checkpoint(checkpoint)
-    check_labels_fit(_num_outputs(net), train_iter=train_iter, test_iter=test_iter)
+    check_labels_fit(_num_outputs(net), build="alexnet(num_classes={}, rngs=nnx.Rngs(0))",
+                     train_iter=train_iter, test_iter=test_iter)
     device = _device(device)
     _init_glorot(net, jax.random.key(seed))
     nnx.update(net, jax.device_put(nnx.state(net), device))

@@ -41,8 +41,8 @@ from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
-from .summary import (LayerInfo, LayerSummary, image_batches, wrong_input_error,
-                      wrong_size_explained)
+from .summary import (LayerInfo, LayerSummary, check_input_shape, image_batches,
+                      wrong_input_error, wrong_size_explained)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
@@ -102,6 +102,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
+        images, labels = np.asarray(images), np.asarray(labels)  # lists work too
         # How many classes the labels name: train_ch6 checks the network scores them all.
         self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
@@ -162,6 +163,7 @@ def layer_summary(net, input_shape):
     initialize() has been called; input_shape is (batch, channels, height,
     width). Returns the same as a LayerSummary.
     """
+    check_input_shape(input_shape, _BATCH_AXES)
     summary = _trace_layers(net, nd.zeros(input_shape, ctx=_context_of(net)))
     print(summary)
     return summary
@@ -261,8 +263,11 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     monitor = TrainingMonitor(num_epochs, len(train_iter), device)
     saved, first_epoch = monitor.resume(checkpoint)
     if saved is not None:
-        # Gluon learns the weights' shapes from a first batch.
-        net(next(image_batches(test_iter, _BATCH_AXES))[0].as_in_context(device))
+        # Gluon learns the weights' shapes from a first batch (of images of the size
+        # the network takes: if not, the error below says so).
+        X = next(image_batches(train_iter, _BATCH_AXES))[0].as_in_context(device)
+        with wrong_size_explained((mx.MXNetError, ValueError), _trace_one_image, net, X):
+            net(X)
         _load_state(net, trainer, saved, checkpoint.path)
     timer = Timer()
     for epoch in range(first_epoch, num_epochs):

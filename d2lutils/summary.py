@@ -45,16 +45,41 @@ def image_batches(data_iter, axes):
 
     axes: the framework's order, "batch, channels, height, width" or "batch,
     height, width, channels". A batch without its channel axis would otherwise
-    fail deep inside a layer, or with advice about the image size."""
+    fail deep inside a layer, or with advice about the image size. A loader
+    that yields nothing is refused too: its accuracy would be 0 / 0."""
+    num_batches = 0
     for X, y in data_iter:
-        if len(X.shape) != 4:
-            sizes = {"batch": "batch", "channels": "1", "height": str(IMAGE_SIZE),
-                     "width": str(IMAGE_SIZE)}
-            fashion_mnist = ", ".join(sizes[axis] for axis in axes.split(", "))
-            raise InputShapeError(f"Expected a batch of images ({axes}), got shape "
-                                  f"{tuple(X.shape)}; load_data_fashion_mnist(batch_size, "
-                                  f"resize={IMAGE_SIZE}) gives batches of ({fashion_mnist}).")
+        check_four_axes(tuple(X.shape), axes,
+                        f"load_data_fashion_mnist(batch_size, resize={IMAGE_SIZE}) gives "
+                        f"batches of {fashion_mnist_shape(axes)}")
+        num_batches += 1
         yield X, y
+    if num_batches == 0:
+        raise ValueError("The data yielded no batches. Pass a loader such as "
+                         "load_data_fashion_mnist() returns, which can be read again for "
+                         "every epoch; a generator is used up after one pass.")
+
+
+def fashion_mnist_shape(axes, batch="batch"):
+    """The shape of a batch of Fashion-MNIST images at IMAGE_SIZE, in the order `axes`."""
+    sizes = {"batch": batch, "channels": "1", "height": str(IMAGE_SIZE),
+             "width": str(IMAGE_SIZE)}
+    return "(" + ", ".join(sizes[axis] for axis in axes.split(", ")) + ")"
+
+
+def check_input_shape(input_shape, axes):
+    """Refuse a layer_summary input_shape that is not a batch of images on the four `axes`:
+    the first layers would take one image without its batch axis, and the error would
+    come layers later, blaming a layer that is not at fault."""
+    check_four_axes(tuple(input_shape), axes, f"for one image of the chapter's size, pass "
+                    f"input_shape={fashion_mnist_shape(axes, batch='1')}")
+
+
+def check_four_axes(shape, axes, advice):
+    """Refuse a `shape` that is not a batch of images on the four `axes`, ending with `advice`."""
+    if len(shape) != 4:
+        raise InputShapeError(f"Expected a batch of images ({axes}), got shape {shape}; "
+                              f"{advice}.")
 
 
 def wrong_input_error(index, name, input_shape, error, *, batch_shape=None, built=False):

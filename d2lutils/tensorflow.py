@@ -17,8 +17,8 @@ from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import (LayerInfo, LayerSummary, check_not_empty, image_batches, size_error,
-                      wrong_input_error)
+from .summary import (LayerInfo, LayerSummary, check_input_shape, check_not_empty,
+                      image_batches, size_error, wrong_input_error)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
@@ -102,6 +102,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
+        images, labels = np.asarray(images), np.asarray(labels)  # lists work too
         # How many classes the labels name: train_ch6 checks the network scores them all.
         self.num_classes = check_examples(images, labels)
         self.device = device if device is not None else _default_device()
@@ -160,6 +161,7 @@ def layer_summary(net, input_shape):
     `net` is a keras.Sequential (nested ones are walked into); input_shape is
     (batch, height, width, channels). Returns the same as a LayerSummary.
     """
+    check_input_shape(input_shape, _BATCH_AXES)
     summary = _trace_layers(net, tf.zeros(input_shape))
     print(summary)
     return summary

@@ -19,8 +19,8 @@ from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
 from .resize import bilinear_matrix
-from .summary import (LayerInfo, LayerSummary, image_batches, wrong_input_error,
-                      wrong_size_explained)
+from .summary import (LayerInfo, LayerSummary, check_input_shape, image_batches,
+                      wrong_input_error, wrong_size_explained)
 from .timer import Timer
 from .training import (TrainingMonitor, check_checkpoint, check_hyperparameters,
                        check_labels_fit)
@@ -93,7 +93,7 @@ class FashionMNISTBatches:
     """Minibatches of images kept on `device` as uint8, then scaled and resized per batch.
 
     Yields (X, y): X float32 of shape (batch, 1, size, size) in [0, 1], y int64.
-    The 28x28 originals (47 MB for all of Fashion-MNIST) stay on the device and a
+    The 28x28 originals (47 MB for the 60,000 training images) stay on the device and a
     whole batch is resized at once there, so no image crosses from the host in a
     training step. On the project's 2-core CPU this loader delivered 5.3 times as
     many images per second as resizing image by image with PIL
@@ -102,6 +102,7 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
+        images, labels = np.asarray(images), np.asarray(labels)  # lists work too
         # How many classes the labels name: train_ch6 checks the network scores them all.
         self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
@@ -158,6 +159,7 @@ def layer_summary(net, input_shape):
     `net` is an nn.Sequential (nested ones are walked into); input_shape is
     (batch, channels, height, width). Returns the same as a LayerSummary.
     """
+    check_input_shape(input_shape, _BATCH_AXES)
     first_param = next(net.parameters(), None)
     X = torch.zeros(input_shape, device=first_param.device if first_param is not None else None)
     with torch.no_grad():

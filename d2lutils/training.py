@@ -45,11 +45,13 @@ def check_checkpoint(checkpoint):
                         f"the run's folder and the settings a resumed run must share.")
 
 
-def check_labels_fit(num_outputs, **data_iters):
+def check_labels_fit(num_outputs, build="alexnet(num_classes={})", **data_iters):
     """Refuse, before anything is trained, data with more classes than the network scores.
 
     num_outputs: the width of the network's last layer (None where it cannot be
-    read; then the check is left to the framework). data_iters: the loaders by
+    read; then the check is left to the framework). build: how the framework
+    module's alexnet is called for a number of classes, which fills the {}.
+    data_iters: the loaders by
     name; d2lutils's loaders know how many classes their labels name, others
     are not checked. Left to the frameworks, a label with no output is not
     always an error. PyTorch and TensorFlow refuse it on a CPU. On an NVIDIA GPU,
@@ -63,7 +65,7 @@ def check_labels_fit(num_outputs, **data_iters):
         if None not in (num_outputs, num_classes) and num_classes > num_outputs:
             raise ValueError(f"{name}'s labels go up to {num_classes - 1}, so the network needs "
                              f"{num_classes} outputs, one score per class, but it has "
-                             f"{num_outputs}: build it with alexnet(num_classes={num_classes}).")
+                             f"{num_outputs}: build it with {build.format(num_classes)}.")
 
 
 @dataclass

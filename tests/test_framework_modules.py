@@ -278,12 +278,19 @@ def test_loader_refuses_a_bad_setting_before_looking_for_data(name, setting, mes
     (np.zeros((4, 28, 28), np.uint8), np.arange(3), r"one integer per image, shape \(4,\)"),
     (np.zeros((4, 28, 28), np.uint8), np.zeros(4), "got float64 of shape"),
     (np.zeros((4, 28, 28), np.uint8), np.array([0, 1, -1, 2]), r"class indices 0, 1, 2, .*-1"),
+    (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), r"^images and labels are empty"),
 ])
 def test_batches_refuse_images_they_would_mangle(name, images, labels, message):
     # Images already scaled to [0, 1] would be divided by 255 again (or, in Gluon,
     # truncated to black); the message says what the loader wants instead.
     with pytest.raises(ValueError, match=message):
         frameworks.module(name).FashionMNISTBatches(images, labels, 2, shuffle=False)
+
+
+def test_batches_take_labels_as_a_list(name):
+    batches = frameworks.module(name).FashionMNISTBatches(np.zeros((4, 28, 28), np.uint8),
+                                                          [3, 1, 4, 1], 2, shuffle=False)
+    assert [frameworks.to_numpy(name, y).tolist() for _, y in batches] == [[3, 1], [4, 1]]
 
 
 def test_batches_count_the_classes_their_labels_name(name):
@@ -304,9 +311,12 @@ def test_train_ch6_refuses_labels_the_network_has_no_output_for(name, which, mon
     ten = d2l.FashionMNISTBatches(images, np.array([0, 9, 3, 9]), 2, shuffle=False)
     twelve = d2l.FashionMNISTBatches(images, np.array([0, 11, 3, 9]), 2, shuffle=False)
     iters = {"train_iter": ten, "test_iter": ten, which: twelve}
+    # The fix named is a call that works in this framework: Flax's alexnet needs rngs.
+    build = (r"alexnet\(num_classes=12, rngs=nnx\.Rngs\(0\)\)" if name == "jax"
+             else r"alexnet\(num_classes=12\)")
     with pytest.raises(ValueError, match=rf"^{which}'s labels go up to 11, so the network needs "
                                          rf"12 outputs, .* but it has 10: build it with "
-                                         rf"alexnet\(num_classes=12\)\.$"):
+                                         rf"{build}\.$"):
         d2l.train_ch6(frameworks.small_cnn(name), iters["train_iter"], iters["test_iter"],
                       num_epochs=1, lr=0.05, device=d2l.try_gpu())
     assert built == []
@@ -382,6 +392,33 @@ def test_a_batch_without_its_channel_axis_is_named_before_a_layer_misreads_it(na
                       device=d2l.try_gpu())
     with pytest.raises(ValueError, match=expected):
         d2l.evaluate_accuracy(frameworks.small_cnn(name), batches, d2l.try_gpu())
+
+
+def test_a_loader_that_yields_nothing_is_named_instead_of_dividing_by_zero(name):
+    # Say, a generator already read to its end, or a split of no images.
+    d2l = frameworks.module(name)
+    loader = d2l.FashionMNISTBatches(np.zeros((4, 28, 28), np.uint8), np.arange(4), 2,
+                                     shuffle=False)
+    empty = r"^The data yielded no batches\. Pass a loader such as load_data_fashion_mnist\(\)"
+    with pytest.raises(ValueError, match=empty):
+        d2l.evaluate_accuracy(frameworks.small_cnn(name), iter([]), d2l.try_gpu())
+    with pytest.raises(ValueError, match=empty):
+        d2l.train_ch6(frameworks.small_cnn(name), [], loader, num_epochs=1, lr=0.1,
+                      device=d2l.try_gpu())
+
+
+def test_layer_summary_refuses_an_image_without_its_batch_axis(name):
+    # The first layers would take one unbatched image; the error would come layers
+    # later, blaming a layer that is not at fault.
+    d2l = frameworks.module(name)
+    one_image = frameworks.input_shape(name, 224)
+    axes = ("batch, height, width, channels" if name in frameworks.CHANNELS_LAST
+            else "batch, channels, height, width")
+    with pytest.raises(ValueError, match=rf"^Expected a batch of images \({axes}\), got shape "
+                                         rf"{re.escape(str(one_image[1:]))}; for one image of "
+                                         rf"the chapter's size, pass "
+                                         rf"input_shape={re.escape(str(one_image))}\.$"):
+        d2l.layer_summary(frameworks.small_cnn(name), one_image[1:])
 
 
 def test_layer_summary_prints_and_returns_shapes(name, capsys):

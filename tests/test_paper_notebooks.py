@@ -61,6 +61,21 @@ def test_paper_checks_its_own_lrn_and_counts_the_crops():
     assert "33 offsets per side; distinct patches: 2,178 = 2 x 33^2" in crops
 
 
+def test_paper_colour_directions_read_as_the_prose_says():
+    text = printed(PAPER, "colour-pca")
+    rows = re.search(r"eigenvectors \(columns\):\n((?:.*\n){3})", text).group(1)
+    directions = list(zip(*[[float(x) for x in re.findall(r"-?\d+\.\d+", row)]
+                            for row in rows.splitlines()]))
+    brightness, *contrasts = directions
+    # "the same sign and sizes not far apart": all of red, green and blue move together.
+    assert len({x > 0 for x in brightness}) == 1
+    assert max(map(abs, brightness)) < 1.5 * min(map(abs, brightness))
+    # "The other two contrast colours against each other": mixed signs.
+    assert all(len({x > 0 for x in d}) == 2 for d in contrasts)
+    share = int(re.search(r"first direction: (\d+)%", text).group(1))
+    assert share > 50  # "most of the variation"
+
+
 def test_paper_momentum_rules_agree_until_the_learning_rate_drops():
     lines = printed(PAPER, "trajectory").splitlines()
     gaps = [float(re.search(r"difference (\S+)", line).group(1)) for line in lines]
