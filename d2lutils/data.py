@@ -84,9 +84,9 @@ HOW_TO_GET_IT = f"""\
 How to get Fashion-MNIST (any one of these):
   * Debian/Ubuntu:  sudo apt-get install dataset-fashion-mnist
                     (installs the files into {SYSTEM_DIR})
-  * With internet:  load the data again without data_dir or {DATA_ENV_VAR} (and
-                    download=True, the default): the four files (about 30 MB)
-                    are downloaded into {{cache}}
+  * With internet:  load the data again with no data_dir or {DATA_ENV_VAR} and
+                    downloads allowed: the four files (about 30 MB) are
+                    downloaded into {{cache}}
   * By hand:        put the four files {', '.join(f.name + '.gz' for f in FILES.values())}
                     into a folder and set {DATA_ENV_VAR}=/path/to/that/folder"""
 
@@ -217,7 +217,7 @@ def download_fashion_mnist(folder, mirrors=None):
         raise DataError(f"Could not save Fashion-MNIST into {folder}: {error}. Download "
                         f"into a folder you can write to (without a folder named, that is "
                         f"the cache, which XDG_CACHE_HOME moves), or get the files another "
-                        f"way.\n" + HOW_TO_GET_IT.format(cache=folder)) from None
+                        f"way.\n" + HOW_TO_GET_IT.format(cache=cache_dir())) from None
 
 
 def _download_into(folder, mirrors):
@@ -239,7 +239,7 @@ def _download_into(folder, mirrors):
                     errors.append(f"  {mirror + filename}: {error}")
             else:
                 raise DataError(f"Could not download {filename}:\n" + "\n".join(errors)
-                                + "\n" + HOW_TO_GET_IT.format(cache=folder))
+                                + "\n" + HOW_TO_GET_IT.format(cache=cache_dir()))
             _read_verified(Path(path), spec)  # raises DataError if corrupt
             shutil.move(path, folder / filename)
     return folder

@@ -102,7 +102,8 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        images, labels = np.asarray(images), np.asarray(labels)  # lists work too
+        # Arrays from here on: a list of labels has no .astype, nor a list of images a .shape.
+        images, labels = np.asarray(images), np.asarray(labels)
         # How many classes the labels name: train_ch6 checks the network scores them all.
         self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()
@@ -263,8 +264,9 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, momentum=0.9, 
     monitor = TrainingMonitor(num_epochs, len(train_iter), device)
     saved, first_epoch = monitor.resume(checkpoint)
     if saved is not None:
-        # Gluon learns the weights' shapes from a first batch (of images of the size
-        # the network takes: if not, the error below says so).
+        # Gluon learns the weights' shapes from a first batch. A training batch, the
+        # kind the loop below takes: images of the wrong size get the error that says
+        # so here, before the checkpoint is read.
         X = next(image_batches(train_iter, _BATCH_AXES))[0].as_in_context(device)
         with wrong_size_explained((mx.MXNetError, ValueError), _trace_one_image, net, X):
             net(X)

@@ -102,7 +102,8 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle, resize=None, device=None):
         check_batching(batch_size, resize)
-        images, labels = np.asarray(images), np.asarray(labels)  # lists work too
+        # Arrays from here on: a list of labels has no .astype, nor a list of images a .shape.
+        images, labels = np.asarray(images), np.asarray(labels)
         # How many classes the labels name: train_ch6 checks the network scores them all.
         self.num_classes = check_examples(images, labels)
         self.device = _device(device) if device is not None else _default_device()

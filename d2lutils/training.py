@@ -51,9 +51,8 @@ def check_labels_fit(num_outputs, build="alexnet(num_classes={})", **data_iters)
     num_outputs: the width of the network's last layer (None where it cannot be
     read; then the check is left to the framework). build: how the framework
     module's alexnet is called for a number of classes, which fills the {}.
-    data_iters: the loaders by
-    name; d2lutils's loaders know how many classes their labels name, others
-    are not checked. Left to the frameworks, a label with no output is not
+    data_iters: the loaders by name; d2lutils's loaders know how many classes
+    their labels name, others are not checked. Left to the frameworks, a label with no output is not
     always an error. PyTorch and TensorFlow refuse it on a CPU. On an NVIDIA GPU,
     PyTorch's loss trips a device-side assert, after which the process must be
     restarted to use the GPU again (CUDA's documentation of cudaErrorAssert), and

@@ -111,9 +111,10 @@ def test_a_run_resumed_with_images_of_the_wrong_size_is_told_the_size(name, fash
                                                                        tmp_path):
     # Saved at 224x224, resumed with resize=224 forgotten: the error names the
     # image size and its fix, and the checkpoint is kept. Gluon alone passes a batch
-    # through the network before its training loop, to learn the weights' shapes
-    # (and used to fail there inside a pooling layer); the other frameworks resume
-    # into the loop whose size check test_framework_modules covers.
+    # through the network before its training loop, to learn the weights' shapes;
+    # unchecked, that pass fails inside a pooling layer with an error that does not
+    # say why. The other frameworks resume into the loop whose size check
+    # test_framework_modules covers.
     d2l = frameworks.module(name)
     settings = {"network": "alexnet", "batch_size": 8, "lr": 0.01}
 
