@@ -149,8 +149,8 @@ def check_examples(images, labels, resize=None):
     uint8 (N, height, width), as load_fashion_mnist gives them, with N labels
     from 0 up; and square where they are to be resized: the loaders make
     size x size images, and the one matrix with which PyTorch's, TensorFlow's
-    and JAX's resize both axes (d2lutils.resize) fits only a square (OpenCV,
-    Gluon's, would stretch the image instead). Returns how many classes the
+    and JAX's resize both axes (d2lutils.resize) fits only a square (Gluon's
+    OpenCV resize would stretch the image instead). Returns how many classes the
     labels name (the largest label + 1), which train_ch6 compares with the
     network's outputs (check_labels_fit)."""
     images, labels = np.asarray(images), np.asarray(labels)

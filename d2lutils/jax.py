@@ -12,6 +12,7 @@ per batch shape, whose results it writes back into the network after each call.
 """
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -26,7 +27,7 @@ import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from .budget import choose_budget as _choose_budget
+from .budget import BUDGET_ENV_VAR, choose_budget as _choose_budget
 from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
@@ -45,12 +46,24 @@ _BATCH_AXES = "batch, height, width, channels"
 
 
 def try_gpu():
-    """The first GPU if there is one, else the CPU (and a one-line notice)."""
+    """The first GPU if there is one, else the CPU (and a notice saying so).
+
+    On a TPU machine, such as Colab's TPU runtime, the notice names the TPU and
+    how to use it; the chapter's runs have been made on GPUs and CPUs only.
+    """
     try:
         return jax.devices("gpu")[0]
     except RuntimeError:  # JAX has no GPU backend here
+        pass
+    default = jax.devices()[0]  # what JAX would use unasked: a TPU where there is one
+    if default.platform == "tpu":
+        print(textwrap.fill(
+            f"No GPU found: running on the CPU. JAX also sees a TPU ({default.device_kind}), "
+            f"on which this chapter has not been run; to try it, use "
+            f"device = jax.devices('tpu')[0] and set {BUDGET_ENV_VAR}=full.", width=78))
+    else:
         print("No GPU found: running on the CPU.")
-        return jax.devices("cpu")[0]
+    return jax.devices("cpu")[0]
 
 
 def describe_device(device):

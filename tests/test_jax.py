@@ -103,3 +103,20 @@ class BorrowedTPU:
 def test_a_tpu_is_named_not_called_a_cpu(monkeypatch):
     monkeypatch.setattr(d2l, "_device", lambda device: device)  # let the stand-in through
     assert d2l.describe_device(BorrowedTPU()) == "TPU v5 lite (TPU_0(host=0,(0,0,0,0)))"
+
+
+def test_on_a_tpu_machine_try_gpu_keeps_the_cpu_and_says_how_to_use_the_tpu(monkeypatch, capsys):
+    cpu = d2l.jax.devices("cpu")[0]
+
+    def devices(backend=None):  # JAX on Colab's TPU runtime: no GPU, a TPU by default
+        if backend == "gpu":
+            raise RuntimeError("Unknown backend: 'gpu' requested, but no platforms that are "
+                               "instances of gpu are present. Platforms present are: tpu,cpu")
+        return [cpu] if backend == "cpu" else [BorrowedTPU()]
+
+    monkeypatch.setattr(d2l.jax, "devices", devices)
+    assert d2l.try_gpu() is cpu
+    notice = " ".join(capsys.readouterr().out.split())
+    assert notice.startswith("No GPU found: running on the CPU. JAX also sees a TPU (TPU v5 lite)")
+    assert "device = jax.devices('tpu')[0]" in notice
+    assert "D2LUTILS_BUDGET=full" in notice
