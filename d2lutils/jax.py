@@ -27,7 +27,7 @@ import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from .budget import BUDGET_ENV_VAR, choose_budget as _choose_budget
+from .budget import choose_budget as _choose_budget
 from .checkpoint import check_state
 from .data import check_batching, check_examples, fashion_mnist_splits
 from .hardware import cpu_description
@@ -49,7 +49,7 @@ def try_gpu():
     """The first GPU if there is one, else the CPU (and a notice saying so).
 
     On a TPU machine, such as Colab's TPU runtime, the notice names the TPU and
-    how to use it; the chapter's runs have been made on GPUs and CPUs only.
+    how to choose it; none of the chapter's stored runs was made on a TPU.
     """
     try:
         return jax.devices("gpu")[0]
@@ -59,8 +59,9 @@ def try_gpu():
     if default.platform == "tpu":
         print(textwrap.fill(
             f"No GPU found: running on the CPU. JAX also sees a TPU ({default.device_kind}), "
-            f"on which this chapter has not been run; to try it, use "
-            f"device = jax.devices('tpu')[0] and set {BUDGET_ENV_VAR}=full.", width=78))
+            f"on which this chapter has not been run; to try it, pass this device to the "
+            f"loader and to train_ch6:", width=78))
+        print("    device = jax.devices('tpu')[0]")
     else:
         print("No GPU found: running on the CPU.")
     return jax.devices("cpu")[0]
@@ -159,7 +160,8 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None, num_test
 
     resize: side length to resize the 28x28 images to (224 for AlexNet).
     num_train, num_test: use only the first so many examples (all when None).
-    device: where the data lives and is resized (the first GPU if any, by default).
+    device: where the data lives and is resized (by default JAX's own: the first GPU or
+    TPU where there is one, else the CPU).
     seed: the key the training order is drawn from. The training batches are
     reshuffled every epoch; the test batches keep their order.
     """
